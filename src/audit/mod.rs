@@ -1,0 +1,1 @@
+//! Writes, verifies and reports the hash-chained audit log.

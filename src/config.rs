@@ -1,0 +1,1 @@
+//! The service configuration shared by the relay and the milter.

@@ -1,0 +1,1 @@
+//! The engine behind the milter protocol, for Postfix and Sendmail.

@@ -1,0 +1,1 @@
+//! The before-queue SMTP relay: sessions, limits, TLS and the upstream in lockstep.
