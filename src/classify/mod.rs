@@ -5,6 +5,8 @@
 //! phrases that led to it, so a preview or an audit record can say "because
 //! `auto_submitted_header`" instead of "because the model said so".
 
+pub mod quote;
+
 use crate::policy::{Language, Policy, TeamIdx};
 
 /// What a signal pushes the verdict towards.
