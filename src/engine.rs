@@ -139,7 +139,7 @@ pub fn process(
         };
     }
 
-    let plan = match plan::plan(&classification, &message, envelope, policy) {
+    let plan = match plan::plan(&classification, &message, envelope, &sender_address, policy) {
         Ok(plan) => plan,
         Err(error) => return failed(classification, sender, error.to_string()),
     };

@@ -7,9 +7,19 @@
 //! edits are applied to the text/plain and the text/html part by `rewrite`,
 //! each rendered twice (plain and HTML-escaped) from the policy's templates.
 
+mod phrases;
+mod recipient;
+mod render;
+
+use std::ops::Range;
+
 use crate::classify::Classification;
 use crate::envelope::Envelope;
-use crate::policy::Policy;
+use crate::policy::{Language, MailKind, Policy, Sender};
+
+pub use phrases::{is_closing, is_greeting};
+pub use recipient::{Recipient, natural_name, strip_line_breaks};
+pub use render::{Contact, Rendered, TeamView, TemplateContext, join_names};
 
 /// One change to the new text of a message.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -101,13 +111,412 @@ pub enum PlanError {
     },
 }
 
-/// Decides the edits for a classified message.
+/// Decides the edits for a classified message sent by `sender` (the envelope
+/// sender, or `From:` for the null sender).
+///
+/// Only mail from the organisation is planned for; the rules fire in a fixed
+/// order (salutation, help for all questions, part-time days, substitute,
+/// response time, team signature, phrase rules) and never overlap: an edit
+/// whose span touches one already planned is dropped.
 pub fn plan(
     classification: &Classification,
     message: &mail_parser::Message<'_>,
     envelope: &Envelope,
+    sender: &str,
     policy: &Policy,
 ) -> Result<Plan, PlanError> {
-    let _ = (classification, message, envelope, policy);
-    Ok(Plan::default())
+    let text = classification.new_text.text.as_str();
+    let known = policy.sender(sender);
+    let ours = known.is_some() || policy.is_our_address(sender);
+    if classification.skipped.is_some() || !ours || text.trim().is_empty() {
+        return Ok(Plan::default());
+    }
+    let language = classification.language;
+    let context = context(classification, message, envelope, sender, known, policy, language);
+    let mut planner =
+        Planner { policy, language, context, text, plan: Plan::default(), taken: Vec::new() };
+
+    if classification.auto_reply {
+        planner.salutation()?;
+        let mut substitute_named = planner.all_questions()?;
+        substitute_named |= planner.part_time()?;
+        if !substitute_named {
+            planner.substitute()?;
+        }
+        planner.response_time()?;
+    }
+    if classification.team_signature {
+        planner.team_signature(classification)?;
+    }
+    planner.phrase_rules(classification);
+    Ok(planner.plan)
+}
+
+fn context(
+    classification: &Classification,
+    message: &mail_parser::Message<'_>,
+    envelope: &Envelope,
+    sender: &str,
+    known: Option<Sender>,
+    policy: &Policy,
+    language: Language,
+) -> TemplateContext {
+    let recipient = recipient::recipient(message, envelope.rcpt_to.first().map(String::as_str));
+    let organisation = Contact::of_organisation(policy);
+    let from_name = message
+        .from()
+        .and_then(|f| f.first())
+        .and_then(|a| a.name())
+        .map(natural_name)
+        .unwrap_or_default();
+    let (sender_contact, own_substitute, team) = match known {
+        Some(Sender::Person(i)) => {
+            let person = &policy.people[i];
+            (Contact::of_person(person), person.substitute, None)
+        }
+        Some(Sender::Team(i)) => {
+            let team = TeamView::of_team(&policy.teams[i], policy, language);
+            let contact = Contact {
+                name: team.name.clone(),
+                first_name: team.name.clone(),
+                email: team.email.clone(),
+                phone: team.phone.clone(),
+            };
+            (contact, None, Some(team))
+        }
+        None => {
+            let contact = Contact {
+                first_name: from_name.split(' ').next().unwrap_or_default().to_string(),
+                name: from_name.clone(),
+                email: strip_line_breaks(sender),
+                phone: String::new(),
+            };
+            (contact, None, None)
+        }
+    };
+    let team = team.or_else(|| {
+        classification
+            .sign_off
+            .as_ref()
+            .and_then(|s| s.team)
+            .map(|i| TeamView::of_team(&policy.teams[i], policy, language))
+    });
+    // A customer's dossier handler outranks the sender's usual substitute:
+    // they know the customer. The organisation stands in where no person fits.
+    let dossier = envelope
+        .rcpt_to
+        .iter()
+        .map(String::as_str)
+        .chain(std::iter::once(recipient.email.as_str()))
+        .find_map(|r| policy.dossier_handler(r));
+    let substitute = match (dossier.or(own_substitute), known) {
+        (Some(i), _) => Some(Contact::of_person(&policy.people[i])),
+        (None, Some(Sender::Team(_))) => None,
+        (None, _) => Some(organisation.clone()),
+    };
+    TemplateContext {
+        recipient,
+        sender: sender_contact,
+        substitute,
+        organisation,
+        response_time: strip_line_breaks(policy.response_time_for(language).unwrap_or_default()),
+        days: String::new(),
+        team,
+    }
+}
+
+struct Planner<'a> {
+    policy: &'a Policy,
+    language: Language,
+    context: TemplateContext,
+    text: &'a str,
+    plan: Plan,
+    /// Spans of `text` already claimed by an edit.
+    taken: Vec<Range<usize>>,
+}
+
+impl Planner<'_> {
+    fn render(&self, name: &str) -> Result<Rendered, PlanError> {
+        render::render(self.policy, self.language, name, &self.context)
+    }
+
+    /// Claims a span; false when it overlaps one claimed before.
+    fn claim(&mut self, span: &Range<usize>) -> bool {
+        if self.taken.iter().any(|t| t.start < span.end && span.start < t.end) {
+            return false;
+        }
+        self.taken.push(span.clone());
+        true
+    }
+
+    fn push(&mut self, edit: TextEdit) {
+        let rule = edit.rule().to_string();
+        if !self.plan.rules.contains(&rule) {
+            self.plan.rules.push(rule);
+        }
+        self.plan.edits.push(edit);
+    }
+
+    fn salutation(&mut self) -> Result<(), PlanError> {
+        let first_line = self.text.lines().find(|l| !l.trim().is_empty()).unwrap_or_default();
+        if is_greeting(first_line) {
+            return Ok(());
+        }
+        let name = if self.context.recipient.name.is_empty() {
+            "salutation_generic"
+        } else {
+            "salutation"
+        };
+        let r = self.render(name)?;
+        self.push(TextEdit::Prepend { rule: "salutation".into(), text: r.text, html: r.html });
+        Ok(())
+    }
+
+    /// Replaces "for urgent questions contact a colleague" (or a referral to
+    /// unnamed colleagues) with help for all questions from a named person.
+    fn all_questions(&mut self) -> Result<bool, PlanError> {
+        if self.context.substitute.is_none() {
+            return Ok(false);
+        }
+        let (rule, found) = match phrases::URGENT_ONLY.find(self.text) {
+            Some(m) => ("all_questions", m.range()),
+            None => match phrases::ANONYMOUS_COLLEAGUE.find(self.text) {
+                Some(m) => ("substitute", m.range()),
+                None => return Ok(false),
+            },
+        };
+        let sentence = sentence_around(self.text, found);
+        if !self.claim(&sentence) {
+            return Ok(false);
+        }
+        let r = self.render("all_questions")?;
+        let find = self.text[sentence].to_string();
+        self.push(TextEdit::Replace { rule: rule.into(), find, text: r.text, html: r.html });
+        Ok(true)
+    }
+
+    /// Says who helps on the days a part-timer is not in.
+    fn part_time(&mut self) -> Result<bool, PlanError> {
+        let Some((span, days)) = phrases::part_time(self.text) else { return Ok(false) };
+        if self.context.substitute.is_none() || self.mentions_substitute() {
+            return Ok(false);
+        }
+        let sentence = sentence_around(self.text, span);
+        self.context.days = strip_line_breaks(&days);
+        let r = self.render("part_time")?;
+        let anchor = self.text[sentence].to_string();
+        self.push(TextEdit::InsertAfter {
+            rule: "part_time".into(),
+            anchor,
+            text: r.text,
+            html: r.html,
+        });
+        Ok(true)
+    }
+
+    /// Names the substitute, unless the sender already did.
+    fn substitute(&mut self) -> Result<(), PlanError> {
+        if self.context.substitute.is_none() || self.mentions_substitute() {
+            return Ok(());
+        }
+        let r = self.render("substitute")?;
+        let rule = "substitute".to_string();
+        let edit = match last_line_before_closing(self.text) {
+            Some(anchor) => TextEdit::InsertAfter {
+                rule,
+                anchor: anchor.to_string(),
+                text: r.text,
+                html: r.html,
+            },
+            None => TextEdit::Append { rule, text: r.text, html: r.html },
+        };
+        self.push(edit);
+        Ok(())
+    }
+
+    fn mentions_substitute(&self) -> bool {
+        let lower = self.text.to_lowercase();
+        self.context.substitute.as_ref().is_some_and(|s| {
+            (!s.name.is_empty() && lower.contains(&s.name.to_lowercase()))
+                || (!s.email.is_empty() && lower.contains(&s.email.to_lowercase()))
+        })
+    }
+
+    /// Replaces a promise longer than the policy allows with the policy's own.
+    fn response_time(&mut self) -> Result<(), PlanError> {
+        if self.context.response_time.is_empty() {
+            return Ok(());
+        }
+        let spans: Vec<Range<usize>> = phrases::PROMISE
+            .captures_iter(self.text)
+            .filter(|c| {
+                phrases::promised_working_days(&c["n"], &c["unit"])
+                    .is_some_and(|days| days > self.policy.max_response_days)
+            })
+            .filter_map(|c| c.get(0).map(|m| m.range()))
+            .collect();
+        for span in spans {
+            if self.claim(&span) {
+                let r = self.render("response_time")?;
+                let find = self.text[span].to_string();
+                self.push(TextEdit::Replace {
+                    rule: "response_time".into(),
+                    find,
+                    text: r.text,
+                    html: r.html,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Replaces an anonymous sign-off with the named team members, or puts the
+    /// sender's own name above an anonymous role.
+    fn team_signature(&mut self, classification: &Classification) -> Result<(), PlanError> {
+        let Some(sign_off) = &classification.sign_off else { return Ok(()) };
+        let Some(start) = self.text.rfind(sign_off.text.as_str()) else { return Ok(()) };
+        let span = start..start + sign_off.text.len();
+        if self.context.team.as_ref().is_some_and(|t| !t.members.is_empty()) {
+            if !self.claim(&span) {
+                return Ok(());
+            }
+            let r = self.render("team_signature")?;
+            self.push(TextEdit::Replace {
+                rule: "team_signature".into(),
+                find: sign_off.text.clone(),
+                text: r.text,
+                html: r.html,
+            });
+        } else if !self.context.sender.name.is_empty() && self.context.team.is_none() {
+            if !self.claim(&span) {
+                return Ok(());
+            }
+            let name = &self.context.sender.name;
+            let role = sign_off.text.trim();
+            self.push(TextEdit::Replace {
+                rule: "named_signature".into(),
+                find: sign_off.text.clone(),
+                text: format!("{name}\n{role}"),
+                html: format!("{}<br>\n{}", escape_html(name), escape_html(role)),
+            });
+        }
+        Ok(())
+    }
+
+    /// Management's own find/replace rules, in file order.
+    fn phrase_rules(&mut self, classification: &Classification) {
+        let policy = self.policy;
+        for rule in &policy.phrase_rules {
+            let language_fits =
+                rule.languages.is_empty() || rule.languages.contains(&self.language);
+            let kind_fits = rule.applies_to.is_empty()
+                || (classification.auto_reply && rule.applies_to.contains(&MailKind::AutoReply))
+                || (classification.team_signature
+                    && rule.applies_to.contains(&MailKind::TeamSignature));
+            let kind_rewritten = classification.auto_reply || classification.team_signature;
+            if !(language_fits && kind_fits && kind_rewritten) {
+                continue;
+            }
+            let matches: Vec<(Range<usize>, String)> = rule
+                .find
+                .captures_iter(self.text)
+                .filter_map(|c| {
+                    let whole = c.get(0)?;
+                    let mut replacement = String::new();
+                    c.expand(&rule.replace, &mut replacement);
+                    (!whole.is_empty()).then(|| (whole.range(), strip_line_breaks(&replacement)))
+                })
+                .collect();
+            for (span, replacement) in matches {
+                if self.claim(&span) {
+                    let find = self.text[span].to_string();
+                    let html = escape_html(&replacement);
+                    self.push(TextEdit::Replace {
+                        rule: format!("phrase:{}", rule.id),
+                        find,
+                        text: replacement,
+                        html,
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// The sentence that contains `span`: back to the previous sentence end or
+/// blank line, forward to the next sentence end or blank line. Single line
+/// breaks inside a sentence (wrapped plain text) do not end it.
+fn sentence_around(text: &str, span: Range<usize>) -> Range<usize> {
+    let before = &text[..span.start];
+    let start = [". ", "! ", "? ", ".\n", "!\n", "?\n", "\n\n", ":\n", ": "]
+        .iter()
+        .filter_map(|sep| before.rfind(sep).map(|i| i + sep.len()))
+        .max()
+        .unwrap_or(0);
+    let start =
+        start + (text[start..span.start].len() - text[start..span.start].trim_start().len());
+    let after = &text[span.end..];
+    let end = after
+        .char_indices()
+        .find(|&(i, c)| matches!(c, '.' | '!' | '?') || after[i..].starts_with("\n\n"))
+        .map_or(text.len(), |(i, c)| span.end + i + if c == '\n' { 0 } else { c.len_utf8() });
+    let end = start.max(end - (text[start..end].len() - text[start..end].trim_end().len()));
+    start..end
+}
+
+/// The last non-empty line above the closing phrase ("Met vriendelijke
+/// groet,"), where a new paragraph belongs; `None` when there is no closing.
+fn last_line_before_closing(text: &str) -> Option<&str> {
+    let lines: Vec<&str> = text.lines().collect();
+    let closing = lines.iter().rposition(|l| is_closing(l))?;
+    lines[..closing].iter().rev().map(|l| l.trim()).find(|l| !l.is_empty())
+}
+
+fn escape_html(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sentences_are_found_around_a_phrase() {
+        let text = "Ik ben afwezig tot 10 november. Voor dringende zaken kunt u\nbellen met een collega.\n\nGroet,\nMaarten";
+        let at = text.find("dringende").unwrap();
+        let s = sentence_around(text, at..at + 9);
+        assert_eq!(&text[s], "Voor dringende zaken kunt u\nbellen met een collega.");
+    }
+
+    #[test]
+    fn sentence_at_text_end_without_full_stop() {
+        let text = "For urgent matters call the office";
+        assert_eq!(&text[sentence_around(text, 4..10)], text);
+    }
+
+    #[test]
+    fn closing_anchor() {
+        let text = "Beste,\n\nIk ben er niet.\n\nMet vriendelijke groet,\nMaarten\n";
+        assert_eq!(last_line_before_closing(text), Some("Ik ben er niet."));
+        assert_eq!(last_line_before_closing("No closing here"), None);
+    }
+
+    #[test]
+    fn names_are_joined_per_language() {
+        let names: Vec<String> = ["Ineke", "Carina", "Bianca", "Linda"].map(String::from).to_vec();
+        assert_eq!(join_names(&names, Language::Nl), "Ineke, Carina, Bianca en Linda");
+        assert_eq!(join_names(&names[..2], Language::En), "Ineke and Carina");
+        assert_eq!(join_names(&names[..1], Language::De), "Ineke");
+    }
 }

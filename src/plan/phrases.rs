@@ -1,0 +1,297 @@
+//! The words courtesy looks for in the new text, per language: greetings,
+//! closings, "urgent only" help, anonymous colleagues, response-time promises
+//! and part-time notices.
+//!
+//! All patterns run on every language's text, because a Dutch office often
+//! writes its out-of-office in English too; the message's language only
+//! decides which templates are rendered.
+
+use std::sync::LazyLock;
+
+use regex::{Regex, RegexBuilder};
+
+fn build(pattern: &str) -> Regex {
+    RegexBuilder::new(pattern)
+        .case_insensitive(true)
+        .build()
+        .unwrap_or_else(|e| panic!("built-in pattern does not compile: {e}"))
+}
+
+/// First words of a line that already greets the reader.
+const GREETINGS: &[&str] = &[
+    "beste",
+    "geachte",
+    "hallo",
+    "hoi",
+    "goedemorgen",
+    "goedemiddag",
+    "goedenavond",
+    "goedendag",
+    "dear",
+    "hello",
+    "hi",
+    "good morning",
+    "good afternoon",
+    "good evening",
+    "greetings",
+    "sehr geehrte",
+    "sehr geehrter",
+    "liebe",
+    "lieber",
+    "guten tag",
+    "guten morgen",
+    "moin",
+    "bonjour",
+    "bonsoir",
+    "madame",
+    "monsieur",
+    "cher",
+    "chère",
+    "chers",
+];
+
+/// Closing phrases that end the body and precede the sender's name.
+const CLOSINGS: &[&str] = &[
+    "met vriendelijke groet",
+    "met vriendelijke groeten",
+    "vriendelijke groet",
+    "vriendelijke groeten",
+    "met hartelijke groet",
+    "hartelijke groet",
+    "hartelijke groeten",
+    "groet",
+    "groeten",
+    "mvg",
+    "kind regards",
+    "best regards",
+    "warm regards",
+    "regards",
+    "best wishes",
+    "sincerely",
+    "yours sincerely",
+    "yours faithfully",
+    "many thanks",
+    "thanks",
+    "thank you",
+    "best",
+    "mit freundlichen grüßen",
+    "mit freundlichen grüssen",
+    "freundliche grüße",
+    "viele grüße",
+    "beste grüße",
+    "herzliche grüße",
+    "mfg",
+    "gruß",
+    "grüße",
+    "cordialement",
+    "bien cordialement",
+    "bien à vous",
+    "salutations",
+    "meilleures salutations",
+    "sincères salutations",
+    "salutations distinguées",
+];
+
+/// Whether a line greets the reader ("Beste Jan,", "Dear Sir or Madam,").
+pub fn is_greeting(line: &str) -> bool {
+    let lower = line.trim().to_lowercase();
+    lower.chars().count() <= 80
+        && GREETINGS.iter().any(|g| {
+            lower
+                .strip_prefix(g)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', ',', '!', '\u{a0}']))
+        })
+}
+
+/// Whether a line is a closing phrase ("Met vriendelijke groet,").
+pub fn is_closing(line: &str) -> bool {
+    let lower = line.trim().trim_end_matches([',', '.', '!', ' ']).to_lowercase();
+    !lower.is_empty() && CLOSINGS.iter().any(|c| lower == *c)
+}
+
+/// Help offered for urgent matters only.
+pub static URGENT_ONLY: LazyLock<Regex> = LazyLock::new(|| {
+    build(concat!(
+        r"\b(?:(?:voor|bij|in)\s+(?:dringende|spoedeisende)\s+(?:zaken|vragen|gevallen|kwesties)",
+        r"|in\s+dringende\s+gevallen|bij\s+spoed|indien\s+dringend|als\s+het\s+dringend\s+is",
+        r"|(?:for|in|with)\s+(?:urgent|pressing)\s+(?:matters|questions|enquiries|inquiries|issues|cases|requests)",
+        r"|if\s+(?:it\s+is\s+|it's\s+|your\s+\w+\s+is\s+)?urgent|in\s+(?:case\s+of\s+)?(?:an\s+)?(?:urgency|emergency|emergencies)",
+        r"|urgent\s+(?:matters|questions|enquiries|inquiries)",
+        r"|in\s+dringenden\s+fällen|(?:für|bei)\s+dringenden?\s+(?:anfragen|angelegenheiten|fragen|fällen)",
+        r"|in\s+eiligen\s+fällen|wenn\s+es\s+dringend\s+ist",
+        r"|(?:pour|en\s+cas\s+d')\s*(?:toute\s+)?(?:demande|question|affaire)s?\s+urgentes?",
+        r"|en\s+cas\s+d'urgence|pour\s+les\s+(?:questions|demandes|affaires)\s+urgentes)\b"
+    ))
+});
+
+/// A referral to colleagues nobody is named for.
+pub static ANONYMOUS_COLLEAGUE: LazyLock<Regex> = LazyLock::new(|| {
+    build(concat!(
+        r"\b(?:(?:een\s+van\s+)?mijn\s+collega'?s|een\s+(?:van\s+mijn\s+)?collega|mijn\s+collega",
+        r"|(?:one\s+of\s+)?my\s+colleagues?|a\s+colleague|another\s+colleague",
+        r"|(?:meine|einen?|eine)\s+(?:kollegen|kollegin(?:nen)?|kollege)",
+        r"|(?:mes|un\s+de\s+mes|une\s+de\s+mes|un|une)\s+collègues?)\b"
+    ))
+});
+
+const NUMBER: &str = r"(?P<n>\d{1,3}|een|één|twee|drie|vier|vijf|zes|zeven|acht|negen|tien|veertien|one|two|three|four|five|six|seven|eight|nine|ten|fourteen|ein|einem|einer|zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|vierzehn|un|une|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|quinze)";
+
+/// A response-time promise such as "within 10 days" or "binnen twee weken".
+pub static PROMISE: LazyLock<Regex> = LazyLock::new(|| {
+    build(&format!(
+        concat!(
+            r"\b(?:binnen|within|innerhalb(?:\s+von)?|sous|dans\s+un\s+délai\s+de|d'ici)\s+{n}\s+",
+            r"(?P<unit>werkdagen|werkdag|dagen|dag|weken|week",
+            r"|(?:working|business)\s+days?|days?|weeks?",
+            r"|arbeitstagen|arbeitstage|arbeitstag|werktagen|werktage|werktag|tagen|tage|tag|wochen|woche",
+            r"|jours?\s+ouvr(?:é|a)s|jours?\s+ouvrables|jours?|semaines?)\b"
+        ),
+        n = NUMBER
+    ))
+});
+
+/// Working days a promise stands for (calendar days count five in seven).
+pub fn promised_working_days(count: &str, unit: &str) -> Option<u32> {
+    let n = word_number(count)?;
+    let unit = unit.to_lowercase();
+    let days = if unit.starts_with("wee") || unit.starts_with("woch") || unit.starts_with("sem") {
+        n * 5
+    } else if unit.starts_with("werk")
+        || unit.starts_with("working")
+        || unit.starts_with("business")
+        || unit.starts_with("arbeit")
+        || unit.contains("ouvr")
+    {
+        n
+    } else {
+        (n * 5).div_ceil(7)
+    };
+    Some(days)
+}
+
+fn word_number(word: &str) -> Option<u32> {
+    if let Ok(n) = word.parse() {
+        return Some(n);
+    }
+    let n = match word.to_lowercase().as_str() {
+        "een" | "één" | "one" | "ein" | "einem" | "einer" | "un" | "une" => 1,
+        "twee" | "two" | "zwei" | "deux" => 2,
+        "drie" | "three" | "drei" | "trois" => 3,
+        "vier" | "four" | "quatre" => 4,
+        "vijf" | "five" | "fünf" | "cinq" => 5,
+        "zes" | "six" | "sechs" => 6,
+        "zeven" | "seven" | "sieben" | "sept" => 7,
+        "acht" | "eight" | "huit" => 8,
+        "negen" | "nine" | "neun" | "neuf" => 9,
+        "tien" | "ten" | "zehn" | "dix" => 10,
+        "veertien" | "fourteen" | "vierzehn" => 14,
+        "quinze" => 15,
+        _ => return None,
+    };
+    Some(n)
+}
+
+const DAY: &str = concat!(
+    r"(?:maandag|dinsdag|woensdag|donderdag|vrijdag|zaterdag|zondag)(?:en|s)?",
+    r"|(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)s?",
+    r"|(?:montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag)s?",
+    r"|(?:lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche)s?"
+);
+
+/// A part-time notice: "afwezig op dinsdag en donderdag in de oneven weken".
+pub static PART_TIME: LazyLock<Regex> = LazyLock::new(|| {
+    build(&format!(
+        concat!(
+            r"\b(?:afwezig|niet\s+aanwezig|niet\s+op\s+kantoor|niet\s+werkzaam|werk\s+ik\s+niet|ben\s+ik\s+(?:vrij|afwezig|niet\s+aanwezig)|vrij",
+            r"|absent|not\s+in(?:\s+the\s+office)?|out\s+of\s+(?:the\s+)?office|off|do\s+not\s+work|don't\s+work|not\s+working",
+            r"|abwesend|nicht\s+im\s+büro|nicht\s+erreichbar|arbeite\s+ich\s+nicht|nicht\s+anwesend",
+            r"|absente?|ne\s+travaille\s+pas|pas\s+au\s+bureau)\b",
+            r"[^.!?\n]{{0,40}}?\b(?:op|on|am|an|le|les)\s+",
+            r"(?P<days>(?:{day})(?:(?:\s*,\s*|\s+(?:en|and|und|et|&)\s+)(?:{day}))*",
+            r"(?:\s+(?:in\s+de\s+(?:on)?even\s+weken|in\s+(?:odd|even|alternate)\s+weeks|in\s+(?:un)?geraden\s+wochen|(?:des|les)\s+semaines\s+(?:im)?paires|every\s+other\s+week|om\s+de\s+week))?)"
+        ),
+        day = DAY
+    ))
+});
+
+/// The same notice with the days first: "op dinsdag ben ik afwezig",
+/// "am Mittwoch bin ich nicht im Büro".
+pub static PART_TIME_DAYS_FIRST: LazyLock<Regex> = LazyLock::new(|| {
+    build(&format!(
+        concat!(
+            r"\b(?:op|on|am|an|le|les)\s+(?P<days>(?:{day})(?:(?:\s*,\s*|\s+(?:en|and|und|et|&)\s+)(?:{day}))*",
+            r"(?:\s+(?:in\s+de\s+(?:on)?even\s+weken|in\s+(?:odd|even|alternate)\s+weeks|in\s+(?:un)?geraden\s+wochen))?)",
+            r"\s*,?\s+(?:ben\s+ik|bin\s+ich|i\s+am|i'm|je\s+suis)\s+(?:niet\s+aanwezig|afwezig|vrij|niet\s+op\s+kantoor",
+            r"|nicht\s+im\s+büro|nicht\s+erreichbar|abwesend|nicht\s+anwesend|not\s+in(?:\s+the\s+office)?|out\s+of\s+(?:the\s+)?office|off",
+            r"|absente?|pas\s+au\s+bureau)\b"
+        ),
+        day = DAY
+    ))
+});
+
+/// The part-time notice in `text`: the matched span and the days as written.
+pub fn part_time(text: &str) -> Option<(std::ops::Range<usize>, String)> {
+    [&*PART_TIME, &*PART_TIME_DAYS_FIRST].into_iter().find_map(|re| {
+        re.captures(text).map(|c| (c.get(0).map_or(0..0, |m| m.range()), c["days"].to_string()))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn greetings_and_closings() {
+        assert!(is_greeting("Beste Jan,"));
+        assert!(is_greeting("Dear Sir or Madam,"));
+        assert!(is_greeting("Sehr geehrte Damen und Herren,"));
+        assert!(!is_greeting("Bestellingen worden morgen verzonden."));
+        assert!(is_closing("Met vriendelijke groet,"));
+        assert!(is_closing("Kind regards"));
+        assert!(is_closing("Cordialement,"));
+        assert!(!is_closing("Groeten uit Utrecht en tot snel"));
+    }
+
+    #[test]
+    fn urgent_only_in_four_languages() {
+        for text in [
+            "Voor dringende zaken kunt u contact opnemen met een collega.",
+            "For urgent questions please contact one of my colleagues.",
+            "In dringenden Fällen wenden Sie sich an meine Kollegen.",
+            "Pour toute demande urgente, contactez mes collègues.",
+        ] {
+            assert!(URGENT_ONLY.is_match(text), "{text}");
+            assert!(ANONYMOUS_COLLEAGUE.is_match(text), "{text}");
+        }
+        assert!(!URGENT_ONLY.is_match("I will answer all questions when I am back."));
+    }
+
+    #[test]
+    fn promises_are_counted_in_working_days() {
+        let m = PROMISE.captures("Ik reageer binnen 10 dagen op uw mail.").unwrap();
+        assert_eq!(&m[0], "binnen 10 dagen");
+        assert_eq!(promised_working_days(&m["n"], &m["unit"]), Some(8));
+        let m = PROMISE.captures("I will reply within two weeks.").unwrap();
+        assert_eq!(promised_working_days(&m["n"], &m["unit"]), Some(10));
+        let m = PROMISE.captures("Antwort innerhalb von 3 Arbeitstagen").unwrap();
+        assert_eq!(promised_working_days(&m["n"], &m["unit"]), Some(3));
+        let m = PROMISE.captures("réponse sous 5 jours ouvrés").unwrap();
+        assert_eq!(promised_working_days(&m["n"], &m["unit"]), Some(5));
+    }
+
+    #[test]
+    fn part_time_notices() {
+        let m = PART_TIME
+            .captures("Ik ben afwezig op dinsdag en donderdag in de oneven weken.")
+            .unwrap();
+        assert_eq!(&m["days"], "dinsdag en donderdag in de oneven weken");
+        let m = PART_TIME.captures("I am not in the office on Mondays and Fridays.").unwrap();
+        assert_eq!(&m["days"], "Mondays and Fridays");
+        let (_, days) = part_time("Am Mittwoch bin ich nicht im Büro.").unwrap();
+        assert_eq!(days, "Mittwoch");
+        let (_, days) = part_time("Op maandag en vrijdag ben ik afwezig.").unwrap();
+        assert_eq!(days, "maandag en vrijdag");
+        let m = PART_TIME.captures("Je suis absente le mercredi.").unwrap();
+        assert_eq!(&m["days"], "mercredi");
+    }
+}
