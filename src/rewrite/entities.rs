@@ -90,14 +90,14 @@ const NAMED: &[(&str, char)] = &[
 pub(crate) fn decode_into(raw: &str, base: usize, out: &mut Folded) {
     let mut rest = raw.char_indices().peekable();
     while let Some((i, c)) = rest.next() {
-        if c == '&' {
-            if let Some((decoded, len)) = reference(&raw[i..]) {
-                out.push(decoded, (base + i, base + i + len));
-                while rest.peek().is_some_and(|(j, _)| *j < i + len) {
-                    rest.next();
-                }
-                continue;
+        if c == '&'
+            && let Some((decoded, len)) = reference(&raw[i..])
+        {
+            out.push(decoded, (base + i, base + i + len));
+            while rest.peek().is_some_and(|(j, _)| *j < i + len) {
+                rest.next();
             }
+            continue;
         }
         out.push(c, (base + i, base + i + c.len_utf8()));
     }

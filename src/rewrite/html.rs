@@ -273,14 +273,14 @@ fn prepend_at(scan: &Scan, node: &Node) -> usize {
 /// tag; after the anchor's text when the paragraph never closes or closes
 /// only after the quoted history.
 fn insert_after_at(scan: &Scan, node: &Node, limit: usize) -> usize {
-    if let Some(tag) = node.block.map(|b| &scan.tags[b]) {
-        if let Some((end_start, end_end)) = tag.end.filter(|(_, e)| *e <= limit) {
-            if PARAGRAPHS.contains(&tag.name.as_str()) {
-                return end_end;
-            }
-            if CELLS.contains(&tag.name.as_str()) {
-                return end_start;
-            }
+    if let Some(tag) = node.block.map(|b| &scan.tags[b])
+        && let Some((end_start, end_end)) = tag.end.filter(|(_, e)| *e <= limit)
+    {
+        if PARAGRAPHS.contains(&tag.name.as_str()) {
+            return end_end;
+        }
+        if CELLS.contains(&tag.name.as_str()) {
+            return end_start;
         }
     }
     node.end

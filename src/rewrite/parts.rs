@@ -52,13 +52,12 @@ pub(crate) fn targets(message: &Message<'_>) -> Result<Vec<Target>, RewriteError
     let parts = &message.parts;
     let mut parent = vec![None; parts.len()];
     for (id, part) in parts.iter().enumerate() {
-        if let Some((ctype, subtype)) = mime_type(part) {
-            if UNTOUCHABLE
+        if let Some((ctype, subtype)) = mime_type(part)
+            && UNTOUCHABLE
                 .iter()
                 .any(|(t, s)| ctype.eq_ignore_ascii_case(t) && subtype.eq_ignore_ascii_case(s))
-            {
-                return Err(RewriteError::Structure(format!("contains {ctype}/{subtype}")));
-            }
+        {
+            return Err(RewriteError::Structure(format!("contains {ctype}/{subtype}")));
         }
         if let PartType::Multipart(children) = &part.body {
             for child in children {

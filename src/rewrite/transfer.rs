@@ -109,14 +109,13 @@ fn decode_qp(raw: &[u8]) -> Decoded {
         let mut i = 0;
         while i < content.len() {
             let b = content[i];
-            if b == b'=' {
-                if let (Some(h), Some(l)) =
+            if b == b'='
+                && let (Some(h), Some(l)) =
                     (content.get(i + 1).and_then(hex), content.get(i + 2).and_then(hex))
-                {
-                    bytes.push(h << 4 | l);
-                    i += 3;
-                    continue;
-                }
+            {
+                bytes.push(h << 4 | l);
+                i += 3;
+                continue;
             }
             bytes.push(b);
             i += 1;
@@ -252,11 +251,8 @@ pub(crate) fn splice_body(
     // Last anchor inside the common prefix, first anchor whose preceding
     // line break is inside the common suffix (so the middle ends a line).
     let head = old.anchors.iter().rev().find(|(d, _)| *d <= prefix).copied().unwrap_or((0, 0));
-    let tail = old
-        .anchors
-        .iter()
-        .find(|(d, _)| *d > head.0 && *d >= 1 && d - 1 >= old_bytes.len() - suffix)
-        .copied();
+    let tail =
+        old.anchors.iter().find(|(d, _)| *d > head.0 && *d > old_bytes.len() - suffix).copied();
     // Without a line start in the shared tail, everything after `head` is new.
     let (tail_dec, tail_raw) = tail.unwrap_or((old_bytes.len(), raw.len()));
     let kept_tail = old_bytes.len() - tail_dec;
