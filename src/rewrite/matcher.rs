@@ -1,0 +1,87 @@
+//! Finds a plan's literal spans in text whose whitespace differs from the
+//! plan's: HTML collapses runs of spaces, writes `&nbsp;`, and breaks lines
+//! with `<br>` or paragraphs instead of `\n`.
+
+/// Text with every whitespace run collapsed to one space, remembering for
+/// each byte which byte range of the source it came from.
+#[derive(Debug, Default)]
+pub(crate) struct Folded {
+    text: String,
+    spans: Vec<(usize, usize)>,
+}
+
+impl Folded {
+    /// Adds one decoded character that came from `source[span.0..span.1]`.
+    pub(crate) fn push(&mut self, c: char, span: (usize, usize)) {
+        if c.is_whitespace() {
+            self.push_break(span.0);
+            return;
+        }
+        let mut buf = [0u8; 4];
+        let encoded = c.encode_utf8(&mut buf);
+        self.text.push_str(encoded);
+        for _ in 0..encoded.len() {
+            self.spans.push(span);
+        }
+    }
+
+    /// Adds whitespace that has no text of its own (`<br>`, a block edge).
+    pub(crate) fn push_break(&mut self, at: usize) {
+        if !self.text.is_empty() && !self.text.ends_with(' ') {
+            self.text.push(' ');
+            self.spans.push((at, at));
+        }
+    }
+
+    /// Length of the folded text so far, in bytes.
+    pub(crate) fn len(&self) -> usize {
+        self.text.len()
+    }
+
+    /// Whether anything but whitespace was added since `len()` was `from`.
+    pub(crate) fn has_text_after(&self, from: usize) -> bool {
+        self.text.get(from..).is_some_and(|t| t.chars().any(|c| c != ' '))
+    }
+
+    /// Source range of the first occurrence of `needle`, compared with
+    /// whitespace runs folded and outer whitespace ignored.
+    pub(crate) fn find(&self, needle: &str) -> Option<(usize, usize)> {
+        let needle = fold(needle);
+        if needle.is_empty() {
+            return None;
+        }
+        let start = self.text.find(&needle)?;
+        let end = start + needle.len() - 1;
+        Some((self.spans[start].0, self.spans[end].1))
+    }
+}
+
+/// Collapses whitespace runs to one space and trims the ends.
+pub(crate) fn fold(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for word in text.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_across_whitespace_differences() {
+        let source = "Met  vriendelijke\u{a0}groet,\nTeam Incasso";
+        let mut folded = Folded::default();
+        for (i, c) in source.char_indices() {
+            folded.push(c, (i, i + c.len_utf8()));
+        }
+        let (s, e) = folded.find("vriendelijke groet, Team").unwrap();
+        assert_eq!(&source[s..e], "vriendelijke\u{a0}groet,\nTeam");
+        assert_eq!(folded.find("absent"), None);
+        assert_eq!(folded.find("  "), None);
+    }
+}
