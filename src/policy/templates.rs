@@ -22,14 +22,28 @@ use super::{Language, TEMPLATE_NAMES};
 /// Longest template accepted, in characters.
 const MAX_TEMPLATE_CHARS: usize = 4_000;
 
-/// Where an override's text starts in the file, to map template lines back.
+/// Where an override's text starts in the file, to map template positions back.
 struct Origin {
     /// File line of the template's first line.
     first_line: usize,
-    /// File column of the template's first character on its first line.
+    /// File column of the template's first character.
     first_column: usize,
-    /// Indentation (0-based) of the following lines, for block scalars.
-    indent: usize,
+    /// File column where the template's further lines start.
+    next_column: usize,
+}
+
+impl Origin {
+    /// The file position of a byte offset in the template text.
+    fn locate(&self, template: &str, offset: usize) -> (usize, usize) {
+        let before = template.get(..offset).unwrap_or(template);
+        let line = before.matches('\n').count();
+        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count());
+        if line == 0 {
+            (self.first_line, self.first_column + column)
+        } else {
+            (self.first_line + line, self.next_column + column)
+        }
+    }
 }
 
 /// Builds the template environment; errors are reported to `checker`.
@@ -107,9 +121,11 @@ fn report(
             .to_owned(),
     );
     match (origin, given.and_then(|t| t.get(name))) {
-        (Some(o), Some(_)) => {
-            let (line, column) = match e.line() {
-                Some(l) if l > 1 => (o.first_line + l - 1, o.indent + 1),
+        (Some(o), Some(t)) => {
+            let (line, column) = match (e.range(), e.line()) {
+                (Some(range), _) => o.locate(&t.value, range.start),
+                // Without a range, the start of the reported line.
+                (None, Some(l)) if l > 1 => (o.first_line + l - 1, o.next_column),
                 _ => (o.first_line, o.first_column),
             };
             checker.error_at(line, column, message, hint);
@@ -119,27 +135,23 @@ fn report(
     }
 }
 
-/// Where the template text of `t` starts: on the next line for block
-/// scalars (`|`, `>`), at the value itself otherwise.
+/// Where the text of `t` starts. The parser places block scalars (`|`, `>`)
+/// at their first content line, other values at their first character.
 fn origin_of(t: &Text, source: &str) -> Origin {
     let line = usize::try_from(t.referenced.line()).unwrap_or(1);
     let column = usize::try_from(t.referenced.column()).unwrap_or(1);
     let lines: Vec<&str> = source.lines().collect();
     let here = lines.get(line.saturating_sub(1)).copied().unwrap_or("");
-    let indicator = here.chars().nth(column.saturating_sub(1));
-    if matches!(indicator, Some('|' | '>')) {
-        let indent = lines
-            .iter()
-            .skip(line)
-            .find(|l| !l.trim().is_empty())
-            .map_or(0, |l| l.len() - l.trim_start().len());
-        Origin { first_line: line + 1, first_column: indent + 1, indent }
-    } else {
-        // A quoted value adds one column for the quote.
-        let quoted = matches!(indicator, Some('"' | '\''));
-        let indent = here.len() - here.trim_start().len();
-        Origin { first_line: line, first_column: column + usize::from(quoted), indent: indent + 2 }
+    let lead: String = here.chars().take(column.saturating_sub(1)).collect();
+    if lead.trim().is_empty() {
+        // Block scalar content: every line shares this indentation.
+        return Origin { first_line: line, first_column: column, next_column: column };
     }
+    // A quoted value starts one column after its quote; its further lines
+    // are indented as the next line of the file is.
+    let quoted = matches!(here.chars().nth(column - 1), Some('"' | '\''));
+    let next = lines.get(line).map_or(0, |l| l.len() - l.trim_start().len());
+    Origin { first_line: line, first_column: column + usize::from(quoted), next_column: next + 1 }
 }
 
 fn map<const N: usize>(entries: [(&'static str, Value); N]) -> Value {

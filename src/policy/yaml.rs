@@ -19,12 +19,16 @@ pub const MAX_POLICY_BYTES: usize = 1024 * 1024;
 /// Deepest nesting of mappings and sequences. The schema itself needs five.
 const MAX_DEPTH: usize = 16;
 
+/// Most aliases (`*name`) in one file. Sharing a value a few times is fine;
+/// thousands are an attack.
+const MAX_ALIASES: usize = 1_000;
+
 /// Parser options for policy files.
 fn options() -> Options {
     let mut budget = serde_saphyr::Budget::default();
     budget.max_depth = MAX_DEPTH;
     budget.flow_nesting_limit = MAX_DEPTH;
-    budget.max_aliases = 1_000;
+    budget.max_aliases = MAX_ALIASES;
     budget.max_anchors = 1_000;
     budget.max_nodes = 200_000;
     budget.max_events = 400_000;
@@ -61,8 +65,67 @@ pub(crate) fn parse(text: &str, file: &str) -> Result<RawPolicy, Box<Diagnostic>
             hint: Some("a policy should be a few kilobytes; split out unrelated data".into()),
         }));
     }
+    if let Some(d) = prescan(text, file) {
+        return Err(Box::new(d));
+    }
     serde_saphyr::from_str_with_options::<RawPolicy>(text, options())
         .map_err(|e| Box::new(diagnose(&e, file)))
+}
+
+/// Looks at the raw event stream for nesting and alias abuse before any
+/// typed reading, so such a file gets a clear message with a position
+/// instead of whatever type error the schema would meet first. Syntax errors
+/// are left to the real parse, which reports them with more context.
+fn prescan(text: &str, file: &str) -> Option<Diagnostic> {
+    use serde_saphyr::granit_parser::{ErrorKind, Event, Options, Parser};
+    let mut options = Options::default();
+    options.flow_nesting_limit = MAX_DEPTH;
+    options.block_nesting_limit = MAX_DEPTH;
+    let mut depth = 0usize;
+    let mut aliases = 0usize;
+    let at = |line: usize, column: usize, (message, hint): (String, Option<String>)| Diagnostic {
+        file: file.to_owned(),
+        line,
+        column,
+        severity: Severity::Error,
+        message,
+        hint,
+    };
+    for item in Parser::new_from_str_with_options(text, options) {
+        let (event, span) = match item {
+            Ok(ok) => ok,
+            // The scanner looks ahead, so deep flow nesting may surface here
+            // before any event reports the depth.
+            Err(e) if matches!(e.kind(), ErrorKind::RecursionLimitExceeded) => {
+                let m = e.marker();
+                return Some(at(
+                    m.line(),
+                    m.col() + 1,
+                    explain_budget(&BudgetBreach::Depth { depth }),
+                ));
+            }
+            Err(_) => return None,
+        };
+        let found = match event {
+            Event::SequenceStart(..) | Event::MappingStart(..) => {
+                depth += 1;
+                (depth > MAX_DEPTH).then(|| explain_budget(&BudgetBreach::Depth { depth }))
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                depth = depth.saturating_sub(1);
+                None
+            }
+            Event::Alias(_) => {
+                aliases += 1;
+                (aliases > MAX_ALIASES).then(|| explain_budget(&BudgetBreach::Aliases { aliases }))
+            }
+            _ => None,
+        };
+        if let Some(found) = found {
+            return Some(at(span.start.line(), span.start.col() + 1, found));
+        }
+    }
+    None
 }
 
 /// The error beneath snippet and alias wrappers.
@@ -99,6 +162,9 @@ fn explain(err: &Error) -> (String, Option<String>) {
         ),
         Error::SerdeInvalidType { unexpected, expected, .. } => {
             (format!("expected {expected}, found {unexpected}"), Some(type_hint(expected)))
+        }
+        Error::Unexpected { expected, .. } => {
+            (format!("expected {}", plain_kind(expected)), Some(type_hint(expected)))
         }
         Error::SerdeInvalidValue { unexpected, expected, .. } => {
             (format!("invalid value {unexpected}, expected {expected}"), None)
@@ -158,11 +224,26 @@ fn explain_budget(breach: &BudgetBreach) -> (String, Option<String>) {
     }
 }
 
+/// The parser's name for a YAML node kind, in a manager's words.
+fn plain_kind(expected: &str) -> String {
+    if expected.contains("sequence") {
+        "a list here".into()
+    } else if expected.contains("mapping") || expected.contains("struct") {
+        "a mapping (`key: value` lines) here".into()
+    } else if expected.contains("scalar") {
+        "a single value here, not a list or mapping".into()
+    } else {
+        expected.to_owned()
+    }
+}
+
 fn type_hint(expected: &str) -> String {
     if expected.contains("sequence") {
         "write a list, e.g. `[a, b]` or one `- item` per line".into()
     } else if expected.contains("struct") || expected.contains("map") {
         "write a mapping of `key: value` lines, indented below this key".into()
+    } else if expected.contains("scalar") {
+        "write one value after the colon; quote it if it contains `:`, `#`, `[` or `{`".into()
     } else if expected.contains("string") {
         "put the value in double quotes".into()
     } else if expected.contains("integer") || expected.contains("i64") {
