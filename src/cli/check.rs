@@ -61,11 +61,14 @@ fn check_file(path: &std::path::Path, out: &mut impl Write) -> anyhow::Result<Ve
     match policy::load_str(&text, &origin) {
         Ok(Loaded { policy, warnings }) => {
             write_all(out, &warnings, &text)?;
+            let people = match policy.people.len() {
+                1 => "1 person".to_owned(),
+                n => format!("{n} people"),
+            };
             let counts = format!(
-                "{} people, {} teams, {} dossiers",
-                policy.people.len(),
-                policy.teams.len(),
-                policy.dossiers.len()
+                "{people}, {}, {}",
+                plural(policy.teams.len(), "team"),
+                plural(policy.dossiers.len(), "dossier")
             );
             match warnings.len() {
                 0 => writeln!(out, "{origin}: ok ({counts})")?,

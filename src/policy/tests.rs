@@ -463,3 +463,22 @@ fn example_is_valid() {
     assert_eq!(loaded.policy.people.len(), 12);
     assert!(loaded.policy.revision.is_some());
 }
+
+#[test]
+fn housing_plain_language_templates_render_cleanly() {
+    let text = include_str!("../../policies/housing.yaml");
+    let p = load_str(text, "policies/housing.yaml").unwrap().policy;
+    let render = |name: &str, ctx: &minijinja::Value| {
+        p.templates.get_template(&format!("nl/{name}.txt")).unwrap().render(ctx).unwrap()
+    };
+    let ctx = sample_context();
+    assert_eq!(
+        render("substitute", &ctx),
+        "Ik ben er even niet. Nadia Bakker helpt u graag. Bel +31 30 555 0112. Of mail naar nadia@example.nl."
+    );
+    assert_eq!(render("team_signature", &ctx), "Ineke en Carina\nTeam Incasso\nBellen of WhatsApp: +31 30 555 0120");
+    let no_sub = minijinja::context! { organisation => minijinja::context! { phone => "+31 50 555 2000" } };
+    assert_eq!(render("all_questions", &no_sub), "Heeft u een vraag? Bel +31 50 555 2000. Wij helpen u graag.");
+    let no_phone = minijinja::context! { days => "woensdag", substitute => minijinja::context! { name => "Kees" } };
+    assert_eq!(render("part_time", &no_phone), "Op woensdag ben ik er niet. Dan helpt Kees u.");
+}
