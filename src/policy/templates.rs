@@ -19,6 +19,12 @@ use super::raw::{PerLanguage, RawTemplates, Text};
 use super::values::Checker;
 use super::{Language, TEMPLATE_NAMES};
 
+/// Overrides are wrapped in this so that the blank line or newline a YAML
+/// block scalar leaves after a closing `{% endif %}` does not end up in mail.
+/// It sits on the template's first line, so line numbers stay as written.
+const TRIM_OPEN: &str = "{% filter trim %}";
+const TRIM_CLOSE: &str = "{% endfilter %}";
+
 /// Longest template accepted, in characters.
 const MAX_TEMPLATE_CHARS: usize = 4_000;
 
@@ -74,7 +80,7 @@ pub(crate) fn compile(
                         );
                         continue;
                     }
-                    (t.value.clone(), Some(origin_of(t, source)))
+                    (format!("{TRIM_OPEN}{}{TRIM_CLOSE}", t.value), Some(origin_of(t, source)))
                 }
                 None => (builtin::template(language, name), None),
             };
@@ -114,6 +120,13 @@ fn report(
     what: &str,
 ) {
     let detail = e.detail().map_or_else(|| e.kind().to_string(), str::to_owned);
+    // The wrapper's closing tag is not something the author wrote.
+    let detail = if detail.contains("endfilter") {
+        "the template ends inside a block: is an `{% endif %}` or `{% endfor %}` missing?"
+            .to_owned()
+    } else {
+        detail
+    };
     let message = format!("template `{language}.{name}`: {what}: {detail}");
     let hint = Some(
         "templates use Jinja syntax: `{{ recipient.name }}`, `{% if substitute.phone %}...{% endif %}`; \
@@ -123,7 +136,11 @@ fn report(
     match (origin, given.and_then(|t| t.get(name))) {
         (Some(o), Some(t)) => {
             let (line, column) = match (e.range(), e.line()) {
-                (Some(range), _) => o.locate(&t.value, range.start),
+                (Some(range), _) => {
+                    let end = t.value.trim_end().len();
+                    let start = range.start.saturating_sub(TRIM_OPEN.len()).min(end);
+                    o.locate(&t.value, start)
+                }
                 // Without a range, the start of the reported line.
                 (None, Some(l)) if l > 1 => (o.first_line + l - 1, o.next_column),
                 _ => (o.first_line, o.first_column),

@@ -476,9 +476,29 @@ fn housing_plain_language_templates_render_cleanly() {
         render("substitute", &ctx),
         "Ik ben er even niet. Nadia Bakker helpt u graag. Bel +31 30 555 0112. Of mail naar nadia@example.nl."
     );
-    assert_eq!(render("team_signature", &ctx), "Ineke en Carina\nTeam Incasso\nBellen of WhatsApp: +31 30 555 0120");
-    let no_sub = minijinja::context! { organisation => minijinja::context! { phone => "+31 50 555 2000" } };
-    assert_eq!(render("all_questions", &no_sub), "Heeft u een vraag? Bel +31 50 555 2000. Wij helpen u graag.");
+    assert_eq!(
+        render("team_signature", &ctx),
+        "Ineke en Carina\nTeam Incasso\nBellen of WhatsApp: +31 30 555 0120"
+    );
+    let no_sub =
+        minijinja::context! { organisation => minijinja::context! { phone => "+31 50 555 2000" } };
+    assert_eq!(
+        render("all_questions", &no_sub),
+        "Heeft u een vraag? Bel +31 50 555 2000. Wij helpen u graag."
+    );
     let no_phone = minijinja::context! { days => "woensdag", substitute => minijinja::context! { name => "Kees" } };
     assert_eq!(render("part_time", &no_phone), "Op woensdag ben ik er niet. Dan helpt Kees u.");
+}
+
+#[test]
+fn unclosed_block_in_template_is_explained_without_internals() {
+    let text = format!(
+        "{BASE}templates:\n  nl:\n    substitute: |\n      {{% if substitute %}}\n      Hallo\n"
+    );
+    let (e, _) = only_error(&text);
+    assert_eq!(
+        e,
+        "p.yaml:22:12: template `nl.substitute`: syntax error: the template ends inside a block: \
+         is an `{% endif %}` or `{% endfor %}` missing?"
+    );
 }
