@@ -101,7 +101,7 @@ pub fn load_str(text: &str, origin: &str) -> Result<Loaded, PolicyErrors> {
     let policy = build::build(&raw, text, source, &mut checker);
     let failed = checker.has_errors();
     let mut diagnostics = checker.diagnostics;
-    diagnostics.sort_by(|a, b| (a.line, a.column).cmp(&(b.line, b.column)));
+    diagnostics.sort_by_key(|d| (d.line, d.column));
     if failed {
         Err(PolicyErrors { diagnostics })
     } else {

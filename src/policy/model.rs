@@ -271,7 +271,7 @@ impl Policy {
     pub fn is_our_address(&self, address: &str) -> bool {
         address.rsplit_once('@').is_some_and(|(_, domain)| {
             let domain = domain.trim().trim_end_matches('>').to_ascii_lowercase();
-            self.organisation.domains.iter().any(|d| *d == domain)
+            self.organisation.domains.contains(&domain)
         })
     }
 
