@@ -5,7 +5,29 @@
 //! phrases that led to it, so a preview or an audit record can say "because
 //! `auto_submitted_header`" instead of "because the model said so".
 
+//!
+//! # Order of work
+//! Cheap checks run first: one pass over the top-level headers, one over the
+//! MIME part list, and the subject. The new text is extracted only when it
+//! is needed (the message is or may be an auto-reply, or it comes from one
+//! of our own addresses and may carry a team sign-off); lingua runs only on
+//! mail that will be rewritten. Everything else gets the policy's default
+//! language and an empty new text, which costs nothing downstream because
+//! nothing is planned for it.
+//!
+//! The auto-reply scoring rule and the vetoes are documented in
+//! `autoreply.rs`; the sign-off rules in `signoff.rs`.
+
+mod autoreply;
+mod body;
+mod fold;
+mod headers;
+mod language;
+mod newtext;
 pub mod quote;
+mod signoff;
+mod structure;
+mod subject;
 
 use crate::policy::{Language, Policy, TeamIdx};
 
@@ -77,6 +99,11 @@ pub struct SignOff {
     /// The team it names or sends from, if the policy knows it.
     #[serde(skip)]
     pub team: Option<TeamIdx>,
+    /// The closing phrase line above the name, exactly as in the new text
+    /// (`Met vriendelijke groet,`), when there is one. When a team address
+    /// signs with a closing phrase and no name at all, `text` is this line
+    /// too: there is no name line to replace, so the closing is the span.
+    pub closing: Option<String>,
 }
 
 /// The text a person actually wrote in this message, above any quoted history.
@@ -133,6 +160,100 @@ pub fn classify(
     sender: &str,
     policy: &Policy,
 ) -> Classification {
-    let _ = (message, sender);
-    Classification::untouched(policy.default_language, None)
+    let header_facts = headers::HeaderFacts::collect(message);
+    let structure_facts = structure::StructureFacts::collect(message);
+    let subject = message.subject();
+    let from = message.from().and_then(|f| f.first());
+    let from = autoreply::FromFacts {
+        address: from.and_then(|a| a.address()).map(str::trim).filter(|a| !a.is_empty()),
+    };
+
+    let mut signals = Vec::new();
+    let skipped = skip_reason(&structure_facts, &mut signals);
+
+    let mut verdict = autoreply::assess(&header_facts, &structure_facts, subject, &from);
+    let ours = policy.is_our_address(sender) || policy.sender(sender).is_some();
+    let undecided = verdict.vetoes.is_empty() && verdict.score() > 0;
+    let mut new_text = None;
+    if undecided && !verdict.is_auto_reply() {
+        let text = newtext::extract(message);
+        verdict.consider_body(&text.text);
+        new_text = Some(text);
+    }
+    verdict.finish(&header_facts);
+    let auto_reply = verdict.is_auto_reply();
+
+    let new_text = match new_text {
+        Some(text) => text,
+        None if auto_reply || (ours && verdict.vetoes.is_empty()) => newtext::extract(message),
+        None => NewText::default(),
+    };
+    // Machine-made and list mail is never re-signed, whoever sent it.
+    let sign_off = if ours && verdict.vetoes.is_empty() {
+        signoff::find(&new_text.text, sender, policy)
+    } else {
+        None
+    };
+    let team_signature = sign_off.is_some();
+
+    signals.extend(verdict.positives.into_iter().map(|s| s.signal));
+    signals.extend(verdict.vetoes);
+    if let Some(sign_off) = &sign_off {
+        let team = sign_off.team.and_then(|i| policy.teams.get(i)).map(|t| t.name.as_str());
+        signals.push(Signal {
+            name: "anonymous_sign_off".into(),
+            evidence: match team {
+                Some(team) => format!("\"{}\" (team {team})", sign_off.text),
+                None => format!("\"{}\"", sign_off.text),
+            },
+            effect: Effect::TeamSignature,
+        });
+    }
+
+    let language = if auto_reply || team_signature {
+        language::detect(&new_text.text)
+            .or_else(|| verdict.subject.as_ref().and_then(|s| s.language))
+            .or_else(|| subject.and_then(language::detect))
+            .unwrap_or(policy.default_language)
+    } else {
+        policy.default_language
+    };
+
+    Classification { auto_reply, team_signature, language, signals, skipped, new_text, sign_off }
 }
+
+/// Why the message must stay byte-identical, with a `Skip` signal for it.
+fn skip_reason(facts: &structure::StructureFacts, signals: &mut Vec<Signal>) -> Option<SkipReason> {
+    let mut skip = |name: &str, evidence: String| {
+        signals.push(Signal { name: name.into(), evidence, effect: Effect::Skip });
+    };
+    if let Some(protocol) = &facts.encrypted {
+        skip("encrypted_message", format!("multipart/encrypted; protocol={protocol}"));
+        return Some(SkipReason::Encrypted(format!("multipart/encrypted {protocol}")));
+    }
+    if let Some(kind) = &facts.pkcs7 {
+        let signed = kind.eq_ignore_ascii_case("signed-data");
+        let evidence = format!("application/pkcs7-mime; smime-type={kind}");
+        if signed {
+            skip("signed_message", evidence.clone());
+            return Some(SkipReason::Signed(evidence));
+        }
+        skip("encrypted_message", evidence.clone());
+        return Some(SkipReason::Encrypted(evidence));
+    }
+    if let Some(protocol) = &facts.signed {
+        skip("signed_message", format!("multipart/signed; protocol={protocol}"));
+        return Some(SkipReason::Signed(format!("multipart/signed {protocol}")));
+    }
+    if facts.tnef {
+        skip("tnef_attachment", "application/ms-tnef (winmail.dat)".into());
+        return Some(SkipReason::Tnef);
+    }
+    None
+}
+
+#[cfg(test)]
+pub(crate) mod testing;
+#[cfg(test)]
+#[path = "tests.rs"]
+mod tests;
