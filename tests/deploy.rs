@@ -40,7 +40,7 @@ fn in_ci() -> bool {
 /// Finds a tool by an explicit path in `env_var`, then on `PATH`, then in
 /// `fallbacks`.
 fn find_tool(name: &str, env_var: Option<&str>, fallbacks: &[&str]) -> Option<PathBuf> {
-    let explicit = env_var.and_then(|v| std::env::var_os(v)).map(PathBuf::from);
+    let explicit = env_var.and_then(std::env::var_os).map(PathBuf::from);
     let on_path = std::env::var_os("PATH")
         .into_iter()
         .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
