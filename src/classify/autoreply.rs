@@ -79,10 +79,7 @@ impl Verdict {
     pub(crate) fn finish(&mut self, headers: &HeaderFacts) {
         if self.score() < THRESHOLD {
             if let Some(p @ ("bulk" | "junk")) = headers.precedence_keyword() {
-                self.veto(
-                    "bulk_precedence",
-                    format!("Precedence: {p} without an auto-reply signal"),
-                );
+                self.veto("bulk_mail", format!("Precedence: {p} without an auto-reply signal"));
             }
         }
     }
