@@ -167,10 +167,10 @@ pub(crate) fn find(text: &str, sender: &str, policy: &Policy) -> Option<SignOff>
             closing: Some(line.into()),
         });
     }
-    if let Some(&(s, e)) = block.get(run) {
-        if looks_like_person(&text[s..e], policy) {
-            return None;
-        }
+    if let Some(&(s, e)) = block.get(run)
+        && looks_like_person(&text[s..e], policy)
+    {
+        return None;
     }
     let (start, _) = block[0];
     let (_, end) = block[run - 1];
