@@ -16,11 +16,22 @@
 //! an ambiguous subject phrase it is.
 //!
 //! # Vetoes
-//! A veto makes `auto_reply` false whatever the score: delivery reports and
-//! bounces, read receipts, calendar traffic, and list mail. `Precedence:
-//! bulk`/`junk` is different: Gmail's vacation responder and many
-//! autoresponders set it next to their own header, so it vetoes only when
-//! the score stays below the threshold.
+//! A veto makes `auto_reply` false whatever the score:
+//! `delivery_report` (multipart/report, message/delivery-status),
+//! `read_receipt` (message/disposition-notification, or a "Read:" TNEF
+//! report), `delivery_failure` (X-Failed-Recipients, a MAILER-DAEMON or
+//! postmaster sender, a `From:` without address, a bounce subject),
+//! `calendar_reply` / `calendar_message` (any text/calendar part), and
+//! `mailing_list` (List-Id, List-Unsubscribe, List-Post, Precedence: list).
+//! `Precedence: bulk`/`junk` is different: Gmail's vacation responder and
+//! many autoresponders set it next to their own header, so it vetoes
+//! (`bulk_mail`) only when the score stays below the threshold.
+//!
+//! # Rejected signals
+//! `X-Auto-Response-Suppress` is set on Exchange OOFs but also on
+//! newsletters and notifications (Facebook, GitHub), so alone it is weight
+//! 1. `Content-Class: urn:content-classes:message` is on all Exchange mail,
+//! not only OOFs, so it is not a signal at all.
 
 use super::body;
 use super::headers::{HeaderFacts, is_affirmative};
@@ -77,13 +88,10 @@ impl Verdict {
 
     /// Adds the `Precedence: bulk` veto when the score stayed too low.
     pub(crate) fn finish(&mut self, headers: &HeaderFacts) {
-        if self.score() < THRESHOLD {
-            if let Some(p @ ("bulk" | "junk")) = headers.precedence_keyword() {
-                self.veto(
-                    "bulk_precedence",
-                    format!("Precedence: {p} without an auto-reply signal"),
-                );
-            }
+        if self.score() < THRESHOLD
+            && let Some(p @ ("bulk" | "junk")) = headers.precedence_keyword()
+        {
+            self.veto("bulk_mail", format!("Precedence: {p} without an auto-reply signal"));
         }
     }
 }
@@ -149,10 +157,10 @@ fn header_positives(v: &mut Verdict, h: &HeaderFacts) {
         Some(p @ ("bulk" | "junk")) => v.positive("bulk_precedence", format!("Precedence: {p}"), 1),
         _ => {}
     }
-    if let Some(action) = &h.apple_action {
-        if action.to_ascii_lowercase().contains("vacation") {
-            v.positive("x_apple_action_vacation", format!("X-Apple-Action: {action}"), 3);
-        }
+    if let Some(action) = &h.apple_action
+        && action.to_ascii_lowercase().contains("vacation")
+    {
+        v.positive("x_apple_action_vacation", format!("X-Apple-Action: {action}"), 3);
     }
     match (&h.rules_loop, &h.auto_response_suppress) {
         (Some(rules), Some(suppress)) => v.positive(

@@ -77,10 +77,10 @@ impl HeaderFacts {
                 facts.failed_recipients.get_or_insert_with(value);
             } else if name.len() > 9 && name[..9].eq_ignore_ascii_case("X-Zimbra-") {
                 facts.zimbra = true;
-            } else if facts.list_header.is_none() {
-                if let Some(list) = LIST_HEADERS.iter().find(|l| name.eq_ignore_ascii_case(l)) {
-                    facts.list_header = Some((list, value()));
-                }
+            } else if facts.list_header.is_none()
+                && let Some(list) = LIST_HEADERS.iter().find(|l| name.eq_ignore_ascii_case(l))
+            {
+                facts.list_header = Some((list, value()));
             }
         }
         facts

@@ -55,7 +55,8 @@ pub(crate) fn from_html(html: &str) -> NewText {
     NewText { text: normalise_line_ends(text[..cut].trim_end()), has_quoted_history: has_history }
 }
 
-/// Replaces every history container with [`MARKER`]. Returns the rewritten
+/// Replaces every history container with [`MARKER`] (not strict: a history
+/// container inside odd markup is still history). Returns the rewritten
 /// HTML and whether anything was replaced; HTML that lol_html refuses is
 /// returned unchanged (the text rules still apply to it).
 fn mark_history(html: &str) -> (String, bool) {
@@ -63,18 +64,23 @@ fn mark_history(html: &str) -> (String, bool) {
     use std::cell::Cell;
 
     let found = Cell::new(false);
-    let settings = HTML_QUOTE_SELECTORS.iter().fold(
-        // Not strict: a history container inside odd markup is still history.
-        lol_html::RewriteStrSettings::new().with_strict(false),
-        |settings, selector| {
-            settings.append_element_content_handler(lol_html::element!(*selector, |el| {
-                el.before(MARKER, ContentType::Text);
-                el.remove();
-                found.set(true);
+    // mail-parser's converter breaks lines only at <br> and </p>; mail
+    // clients write lines as <div>s, so each block ends in a <br> here.
+    let blocks =
+        lol_html::RewriteStrSettings::new().with_strict(false).append_element_content_handler(
+            lol_html::element!("div, li, tr, h1, h2, h3, h4, h5, h6, table", |el| {
+                el.append("<br>", ContentType::Html);
                 Ok(())
-            }))
-        },
-    );
+            }),
+        );
+    let settings = HTML_QUOTE_SELECTORS.iter().fold(blocks, |settings, selector| {
+        settings.append_element_content_handler(lol_html::element!(*selector, |el| {
+            el.before(MARKER, ContentType::Text);
+            el.remove();
+            found.set(true);
+            Ok(())
+        }))
+    });
     match lol_html::rewrite_str(html, settings) {
         Ok(out) => (out, found.get()),
         Err(_) => (html.to_string(), false),

@@ -74,24 +74,26 @@ fn is_separator(line: &str) -> bool {
     line.starts_with(['-', 'b', 'B']) && SEPARATORS.iter().any(|s| starts_with_ci(line, s))
 }
 
-/// `(opener, closer)` pairs of attribution lines.
-const ATTRIBUTIONS: &[(&str, &str)] = &[
-    ("on ", "wrote:"),
-    ("op ", "schreef:"),
-    ("op ", "geschreven:"),
-    ("am ", "schrieb:"),
-    ("am ", "geschrieben:"),
-    ("le ", "a écrit :"),
-    ("le ", "a écrit:"),
-];
+/// Openers of attribution lines and the verbs that close them. Dutch and
+/// German put the name after the verb ("Op 3 mei schreef Ann <a@x>:"), so
+/// the line must contain the verb and end in a colon, not end in the verb.
+const ATTRIBUTION_OPENERS: &[&str] = &["on ", "op ", "am ", "le ", "el "];
+const ATTRIBUTION_VERBS: &[&str] =
+    &["wrote", "schreef", "geschreven", "schrieb", "geschrieben", "a écrit", "escribió"];
 
 fn is_attribution(line: &str, next: &str) -> bool {
-    ATTRIBUTIONS.iter().any(|(open, close)| {
-        starts_with_ci(line, open)
-            && (ends_with_ci(line, close)
-                // Clients wrap long attributions: "On ..., Ann <\nann@x> wrote:".
-                || (line.len() < 200 && !next.is_empty() && next.len() < 120 && ends_with_ci(next, close)))
-    }) || (line.len() < 200 && ends_with_ci(line, " wrote:") && line.contains('@'))
+    if line.len() > 300 || !ATTRIBUTION_OPENERS.iter().any(|o| starts_with_ci(line, o)) {
+        return line.len() < 200 && ends_with_ci(line, " wrote:") && line.contains('@');
+    }
+    let has_verb = |text: &str| {
+        let lower = text.to_lowercase();
+        ATTRIBUTION_VERBS.iter().any(|v| lower.contains(v))
+    };
+    if line.ends_with(':') {
+        return has_verb(line);
+    }
+    // Clients wrap long attributions: "On ..., Ann <\nann@x> wrote:".
+    next.len() < 120 && next.ends_with(':') && (has_verb(line) || has_verb(next))
 }
 
 const FROM_LABELS: &[&str] = &["from:", "van:", "von:", "de :", "de:"];

@@ -167,10 +167,10 @@ pub(crate) fn find(text: &str, sender: &str, policy: &Policy) -> Option<SignOff>
             closing: Some(line.into()),
         });
     }
-    if let Some(&(s, e)) = block.get(run) {
-        if looks_like_person(&text[s..e], policy) {
-            return None;
-        }
+    if let Some(&(s, e)) = block.get(run)
+        && looks_like_person(&text[s..e], policy)
+    {
+        return None;
     }
     let (start, _) = block[0];
     let (_, end) = block[run - 1];
@@ -245,18 +245,17 @@ fn core(folded: &str) -> String {
 
 fn is_organisation(folded: &str, policy: &Policy) -> bool {
     let name = fold(&policy.organisation.name);
-    if name.is_empty() {
-        return false;
-    }
-    folded == name || strip_legal_form(&name) == strip_legal_form(folded)
+    let name = name.trim_end_matches(['.', ',']);
+    !name.is_empty() && (folded == name || strip_legal_form(name) == strip_legal_form(folded))
 }
 
+/// "voorbeeld b.v" → "voorbeeld"; both sides have trailing dots removed.
 fn strip_legal_form(name: &str) -> &str {
     const FORMS: &[&str] = &[
-        " b.v.", " bv", " n.v.", " nv", " gmbh", " ag", " sa", " s.a.", " sarl", " ltd", " ltd.",
-        " inc", " inc.", " llc", " vof", " v.o.f.",
+        " b.v", " bv", " n.v", " nv", " v.o.f", " vof", " gmbh", " ag", " s.a", " sa", " sarl",
+        " ltd", " inc", " llc",
     ];
-    let name = name.trim_end_matches(',');
+    let name = name.trim_end_matches(['.', ',']);
     FORMS.iter().find_map(|f| name.strip_suffix(f)).unwrap_or(name).trim_end_matches(',')
 }
 

@@ -135,10 +135,11 @@ pub(crate) fn auto_reply_phrase(subject: &str) -> Option<SubjectMatch> {
     }
     if let Some((label, _)) = rest.split_once(':') {
         let label = label.trim();
-        if label.len() <= 60 && !REPLY_LABELS.contains(&label) {
-            if let Some(found) = label_phrase(label) {
-                return Some(found);
-            }
+        if label.len() <= 60
+            && !REPLY_LABELS.contains(&label)
+            && let Some(found) = label_phrase(label)
+        {
+            return Some(found);
         }
     }
     suffix(rest)
