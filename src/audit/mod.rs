@@ -19,6 +19,7 @@ pub mod query;
 pub mod read;
 pub mod record;
 pub mod report;
+pub mod sidebyside;
 pub mod verify;
 pub mod writer;
 
