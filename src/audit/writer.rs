@@ -304,6 +304,18 @@ fn resume(dir: &Path, instance: &str, alg: &Algorithm) -> Result<Resume, AuditEr
                 .filter(|(record, _)| record.instance == instance)
                 .map(|(record, hash)| (line.offset + line.bytes.len() as u64 + 1, record, hash))
         });
+        if last_good.is_none() && lines.iter().any(|l| read::parse_record(l.bytes).is_ok()) {
+            // Records that parse but none that verify: another key (or
+            // none) wrote them. Starting a new chain here would hide that.
+            return Err(AuditError::Key {
+                path: path.clone(),
+                reason: format!(
+                    "the existing records do not verify with this {} chain; \
+                     use the key they were written with",
+                    alg.name()
+                ),
+            });
+        }
         let intact = last_good.as_ref().map_or(0, |(end, _, _)| *end);
         if intact < data.len() as u64 && resume.torn.is_none() {
             resume.torn = Some((name.clone(), intact));
