@@ -133,8 +133,16 @@ pub fn plan(
     }
     let language = classification.language;
     let context = context(classification, message, envelope, sender, known, policy, language);
-    let mut planner =
-        Planner { policy, language, context, text, plan: Plan::default(), taken: Vec::new() };
+    let from_team = matches!(known, Some(Sender::Team(_)));
+    let mut planner = Planner {
+        from_team,
+        policy,
+        language,
+        context,
+        text,
+        plan: Plan::default(),
+        taken: Vec::new(),
+    };
 
     if classification.auto_reply {
         planner.salutation()?;
@@ -209,11 +217,8 @@ fn context(
         .map(String::as_str)
         .chain(std::iter::once(recipient.email.as_str()))
         .find_map(|r| policy.dossier_handler(r));
-    let substitute = match (dossier.or(own_substitute), known) {
-        (Some(i), _) => Some(Contact::of_person(&policy.people[i])),
-        (None, Some(Sender::Team(_))) => None,
-        (None, _) => Some(organisation.clone()),
-    };
+    // Without a person the templates name the organisation themselves.
+    let substitute = dossier.or(own_substitute).map(|i| Contact::of_person(&policy.people[i]));
     TemplateContext {
         recipient,
         sender: sender_contact,
@@ -226,6 +231,8 @@ fn context(
 }
 
 struct Planner<'a> {
+    /// Team mail has no substitute: the team itself is the contact.
+    from_team: bool,
     policy: &'a Policy,
     language: Language,
     context: TemplateContext,
@@ -260,6 +267,22 @@ impl Planner<'_> {
     fn salutation(&mut self) -> Result<(), PlanError> {
         let first_line = self.text.lines().find(|l| !l.trim().is_empty()).unwrap_or_default();
         if is_greeting(first_line) {
+            // "Geachte heer/mevrouw," is a greeting to nobody in particular:
+            // when the recipient's name is known, greet them by it instead.
+            if phrases::is_generic_greeting(first_line) && !self.context.recipient.name.is_empty() {
+                let start = first_line.as_ptr() as usize - self.text.as_ptr() as usize;
+                let span = start..start + first_line.trim_end().len();
+                if self.claim(&span) {
+                    let r = self.render("salutation")?;
+                    let find = self.text[span].to_string();
+                    self.push(TextEdit::Replace {
+                        rule: "salutation".into(),
+                        find,
+                        text: r.text,
+                        html: r.html,
+                    });
+                }
+            }
             return Ok(());
         }
         let name = if self.context.recipient.name.is_empty() {
@@ -275,7 +298,7 @@ impl Planner<'_> {
     /// Replaces "for urgent questions contact a colleague" (or a referral to
     /// unnamed colleagues) with help for all questions from a named person.
     fn all_questions(&mut self) -> Result<bool, PlanError> {
-        if self.context.substitute.is_none() {
+        if self.from_team && self.context.substitute.is_none() {
             return Ok(false);
         }
         let (rule, found) = match phrases::URGENT_ONLY.find(self.text) {
@@ -298,7 +321,7 @@ impl Planner<'_> {
     /// Says who helps on the days a part-timer is not in.
     fn part_time(&mut self) -> Result<bool, PlanError> {
         let Some((span, days)) = phrases::part_time(self.text) else { return Ok(false) };
-        if self.context.substitute.is_none() || self.mentions_substitute() {
+        if (self.from_team && self.context.substitute.is_none()) || self.mentions_substitute() {
             return Ok(false);
         }
         let sentence = sentence_around(self.text, span);
@@ -316,7 +339,7 @@ impl Planner<'_> {
 
     /// Names the substitute, unless the sender already did.
     fn substitute(&mut self) -> Result<(), PlanError> {
-        if self.context.substitute.is_none() || self.mentions_substitute() {
+        if (self.from_team && self.context.substitute.is_none()) || self.mentions_substitute() {
             return Ok(());
         }
         let r = self.render("substitute")?;
@@ -334,12 +357,25 @@ impl Planner<'_> {
         Ok(())
     }
 
+    /// Whether the text already names whoever the templates would name.
     fn mentions_substitute(&self) -> bool {
         let lower = self.text.to_lowercase();
-        self.context.substitute.as_ref().is_some_and(|s| {
-            (!s.name.is_empty() && lower.contains(&s.name.to_lowercase()))
-                || (!s.email.is_empty() && lower.contains(&s.email.to_lowercase()))
-        })
+        let contact = self.context.substitute.as_ref().unwrap_or(&self.context.organisation);
+        let phone = |p: &str| {
+            let digits: String = p.chars().filter(char::is_ascii_digit).collect();
+            digits.len() >= 6
+                && self
+                    .text
+                    .chars()
+                    .filter(char::is_ascii_digit)
+                    .collect::<String>()
+                    .contains(&digits)
+        };
+        (!contact.name.is_empty()
+            && self.context.substitute.is_some()
+            && lower.contains(&contact.name.to_lowercase()))
+            || (!contact.email.is_empty() && lower.contains(&contact.email.to_lowercase()))
+            || (!contact.phone.is_empty() && phone(&contact.phone))
     }
 
     /// Replaces a promise longer than the policy allows with the policy's own.
@@ -376,18 +412,33 @@ impl Planner<'_> {
         let Some(sign_off) = &classification.sign_off else { return Ok(()) };
         let Some(start) = self.text.rfind(sign_off.text.as_str()) else { return Ok(()) };
         let span = start..start + sign_off.text.len();
+        // A team that signs with its closing phrase alone keeps the closing;
+        // the names go on the lines below it.
+        let closing_only = sign_off.closing.as_deref() == Some(sign_off.text.as_str());
         if self.context.team.as_ref().is_some_and(|t| !t.members.is_empty()) {
             if !self.claim(&span) {
                 return Ok(());
             }
             let r = self.render("team_signature")?;
+            let (text, html) = if closing_only {
+                let closing = sign_off.text.trim_end();
+                (
+                    format!("{closing}\n{}", r.text),
+                    format!("{}<br>\n{}", escape_html(closing), r.html),
+                )
+            } else {
+                (r.text, r.html)
+            };
             self.push(TextEdit::Replace {
                 rule: "team_signature".into(),
                 find: sign_off.text.clone(),
-                text: r.text,
-                html: r.html,
+                text,
+                html,
             });
-        } else if !self.context.sender.name.is_empty() && self.context.team.is_none() {
+        } else if !closing_only
+            && !self.context.sender.name.is_empty()
+            && self.context.team.is_none()
+        {
             if !self.claim(&span) {
                 return Ok(());
             }

@@ -103,6 +103,47 @@ pub fn is_greeting(line: &str) -> bool {
         })
 }
 
+/// Greetings that address nobody by name.
+const GENERIC_GREETINGS: &[&str] = &[
+    "geachte heer/mevrouw",
+    "geachte heer, mevrouw",
+    "geachte mevrouw/heer",
+    "geachte relatie",
+    "beste relatie",
+    "geachte klant",
+    "beste klant",
+    "geachte heer of mevrouw",
+    "geachte dames en heren",
+    "dear sir or madam",
+    "dear sir/madam",
+    "dear sirs",
+    "dear customer",
+    "dear client",
+    "hello",
+    "hi",
+    "good morning",
+    "good afternoon",
+    "dear all",
+    "hallo",
+    "goedendag",
+    "goedemorgen",
+    "goedemiddag",
+    "sehr geehrte damen und herren",
+    "guten tag",
+    "hallo zusammen",
+    "madame, monsieur",
+    "madame, messieurs",
+    "madame/monsieur",
+    "bonjour",
+    "mesdames, messieurs",
+];
+
+/// Whether a greeting line greets nobody by name ("Dear Sir or Madam,").
+pub fn is_generic_greeting(line: &str) -> bool {
+    let lower = line.trim().trim_end_matches([',', '!', '.', ' ']).to_lowercase();
+    GENERIC_GREETINGS.contains(&lower.as_str())
+}
+
 /// Whether a line is a closing phrase ("Met vriendelijke groet,").
 pub fn is_closing(line: &str) -> bool {
     let lower = line.trim().trim_end_matches([',', '.', '!', ' ']).to_lowercase();
@@ -117,7 +158,7 @@ pub static URGENT_ONLY: LazyLock<Regex> = LazyLock::new(|| {
         r"|(?:for|in|with)\s+(?:urgent|pressing)\s+(?:matters|questions|enquiries|inquiries|issues|cases|requests)",
         r"|if\s+(?:it\s+is\s+|it's\s+|your\s+\w+\s+is\s+)?urgent|in\s+(?:case\s+of\s+)?(?:an\s+)?(?:urgency|emergency|emergencies)",
         r"|urgent\s+(?:matters|questions|enquiries|inquiries)",
-        r"|in\s+dringenden\s+fällen|(?:für|bei)\s+dringenden?\s+(?:anfragen|angelegenheiten|fragen|fällen)",
+        r"|in\s+dringenden\s+f(?:ä|ae)llen|(?:für|bei)\s+dringenden?\s+(?:anfragen|angelegenheiten|fragen|fällen)",
         r"|in\s+eiligen\s+fällen|wenn\s+es\s+dringend\s+ist",
         r"|(?:pour|en\s+cas\s+d')\s*(?:toute\s+)?(?:demande|question|affaire)s?\s+urgentes?",
         r"|en\s+cas\s+d'urgence|pour\s+les\s+(?:questions|demandes|affaires)\s+urgentes)\b"
@@ -154,7 +195,8 @@ pub static PROMISE: LazyLock<Regex> = LazyLock::new(|| {
 pub fn promised_working_days(count: &str, unit: &str) -> Option<u32> {
     let n = word_number(count)?;
     let unit = unit.to_lowercase();
-    let days = if unit.starts_with("wee") || unit.starts_with("woch") || unit.starts_with("sem") {
+    let weeks = ["week", "weken", "weeks", "woche", "wochen", "semaine", "semaines"];
+    let days = if weeks.contains(&unit.as_str()) {
         n * 5
     } else if unit.starts_with("werk")
         || unit.starts_with("working")
@@ -246,6 +288,9 @@ mod tests {
         assert!(is_greeting("Dear Sir or Madam,"));
         assert!(is_greeting("Sehr geehrte Damen und Herren,"));
         assert!(!is_greeting("Bestellingen worden morgen verzonden."));
+        assert!(is_generic_greeting("Geachte heer/mevrouw,"));
+        assert!(is_generic_greeting("Dear Sir or Madam,"));
+        assert!(!is_generic_greeting("Beste Jan,"));
         assert!(is_closing("Met vriendelijke groet,"));
         assert!(is_closing("Kind regards"));
         assert!(is_closing("Cordialement,"));
@@ -271,6 +316,8 @@ mod tests {
         let m = PROMISE.captures("Ik reageer binnen 10 dagen op uw mail.").unwrap();
         assert_eq!(&m[0], "binnen 10 dagen");
         assert_eq!(promised_working_days(&m["n"], &m["unit"]), Some(8));
+        let m = PROMISE.captures("U krijgt binnen twee weken antwoord.").unwrap();
+        assert_eq!(promised_working_days(&m["n"], &m["unit"]), Some(10));
         let m = PROMISE.captures("I will reply within two weeks.").unwrap();
         assert_eq!(promised_working_days(&m["n"], &m["unit"]), Some(10));
         let m = PROMISE.captures("Antwort innerhalb von 3 Arbeitstagen").unwrap();

@@ -13,6 +13,7 @@ pub(crate) struct Folded {
 impl Folded {
     /// Adds one decoded character that came from `source[span.0..span.1]`.
     pub(crate) fn push(&mut self, c: char, span: (usize, usize)) {
+        let c = plain_quote(c);
         if c.is_whitespace() {
             self.push_break(span.0);
             return;
@@ -56,16 +57,28 @@ impl Folded {
     }
 }
 
-/// Collapses whitespace runs to one space and trims the ends.
+/// Collapses whitespace runs to one space, trims the ends and writes
+/// typographic quotes plainly.
 pub(crate) fn fold(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for word in text.split_whitespace() {
         if !out.is_empty() {
             out.push(' ');
         }
-        out.push_str(word);
+        out.extend(word.chars().map(plain_quote));
     }
     out
+}
+
+/// Word and Outlook turn `'` and `"` into curly quotes in the HTML part while
+/// the plain part keeps them straight; the plan's spans come from the plain
+/// text, so both must compare equal.
+fn plain_quote(c: char) -> char {
+    match c {
+        '\u{2018}' | '\u{2019}' | '\u{201a}' | '\u{2032}' => '\'',
+        '\u{201c}' | '\u{201d}' | '\u{201e}' | '\u{2033}' => '"',
+        c => c,
+    }
 }
 
 #[cfg(test)]
@@ -82,6 +95,12 @@ mod tests {
         let (s, e) = folded.find("vriendelijke groet, Team").unwrap();
         assert_eq!(&source[s..e], "vriendelijke\u{a0}groet,\nTeam");
         assert_eq!(folded.find("absent"), None);
+        let source = "collega\u{2019}s";
+        let mut folded = Folded::default();
+        for (i, c) in source.char_indices() {
+            folded.push(c, (i, i + c.len_utf8()));
+        }
+        assert_eq!(folded.find("collega's"), Some((0, source.len())));
         assert_eq!(folded.find("  "), None);
     }
 }
