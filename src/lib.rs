@@ -19,12 +19,14 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod admin;
 pub mod audit;
 pub mod classify;
 pub mod cli;
 pub mod config;
 pub mod engine;
 pub mod envelope;
+pub mod metrics;
 pub mod milter;
 pub mod plan;
 pub mod policy;

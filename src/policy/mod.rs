@@ -8,3 +8,7 @@
 mod model;
 
 pub use model::*;
+
+// TEMPORARY: remove with the real loader.
+mod shim;
+pub use shim::{Loaded, PolicyErrors, example, load_file};
