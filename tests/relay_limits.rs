@@ -40,7 +40,7 @@ async fn oversize_is_refused_at_mail_and_at_data() {
     let err = c.command("MAIL FROM:<a@firm.example> SIZE=10001\r\n").await.unwrap_err();
     assert_eq!(err.status().map(u16::from), Some(552));
     assert!(err.to_string().contains("5.3.4"));
-    let big = message("big", &"x".repeat(998).repeat(1).add_lines(20));
+    let big = message("big", &format!("{}\r\n", "x".repeat(998)).repeat(20));
     let result = send(&mut c, "a@firm.example", &["b@customer.example"], &big).await;
     assert_eq!(result.unwrap_err().0, 552);
     assert!(up.messages().is_empty());
@@ -50,15 +50,6 @@ async fn oversize_is_refused_at_mail_and_at_data() {
         Ok(250)
     );
     relay.stop().await;
-}
-
-trait Lines {
-    fn add_lines(&self, n: usize) -> String;
-}
-impl Lines for String {
-    fn add_lines(&self, n: usize) -> String {
-        format!("{self}\r\n").repeat(n)
-    }
 }
 
 #[tokio::test]

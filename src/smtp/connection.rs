@@ -136,9 +136,7 @@ pub(super) async fn handle(
         output: Vec::with_capacity(4096),
         closed: false,
     };
-    let span = tracing::info_span!("smtp", %peer);
-    let _enter = span.enter();
-    tracing::debug!("connected");
+    tracing::debug!(%peer, "connected");
     conn.push(&session.greeting());
     let mut upstream = settings.upstream.session();
     let mut envelope = Envelope::default();

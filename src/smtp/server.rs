@@ -22,6 +22,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 use tokio_rustls::TlsAcceptor;
 use tokio_util::task::TaskTracker;
+use tracing::Instrument as _;
 
 use super::auth::{Users, UsersError};
 use super::connection;
@@ -327,7 +328,9 @@ async fn accept_loop(
             }
             relay.metrics.connection("accepted");
             relay.metrics.connections_open.inc();
-            connection::handle(relay.clone(), settings, stream, peer, !allowed, drain).await;
+            connection::handle(relay.clone(), settings, stream, peer, !allowed, drain)
+                .instrument(tracing::info_span!("smtp", %peer))
+                .await;
             relay.metrics.connections_open.dec();
             drop(permit);
         });

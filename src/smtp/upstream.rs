@@ -162,7 +162,8 @@ impl Upstream {
 /// A session with an SMTP upstream.
 pub struct SmtpUpstream {
     settings: Arc<UpstreamSettings>,
-    conn: Option<AsyncSmtpConnection>,
+    // Boxed: the connection with its buffers is large, the outbox variant tiny.
+    conn: Option<Box<AsyncSmtpConnection>>,
     in_transaction: bool,
 }
 
@@ -173,28 +174,30 @@ impl SmtpUpstream {
         };
         let s = &self.settings;
         let connect = async {
-            let mut conn = AsyncSmtpConnection::connect_tokio1(
-                (host.as_str(), *port),
-                Some(s.timeout),
-                &s.helo,
-                None,
-                None,
-            )
-            .await?;
+            // Our own socket, so TCP_NODELAY can be set: lettre writes the
+            // message and the final dot separately, and with Nagle on the
+            // second write waits for a delayed ACK (about 40 ms per message).
+            let tcp = tokio::net::TcpStream::connect((host.as_str(), *port))
+                .await
+                .map_err(|_| Failure::UpstreamUnreachable)?;
+            let _ = tcp.set_nodelay(true);
+            let mut conn = AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &s.helo)
+                .await
+                .map_err(failure_from)?;
             if s.starttls != StartTls::Off && conn.can_starttls() {
-                let params = s.tls_parameters(host)?;
-                conn.starttls(params, &s.helo).await?;
+                let params = s.tls_parameters(host).map_err(failure_from)?;
+                conn.starttls(params, &s.helo).await.map_err(failure_from)?;
             }
-            Ok::<_, lettre::transport::smtp::Error>(conn)
+            Ok::<_, Failure>(conn)
         };
         let conn = match tokio::time::timeout(s.timeout, connect).await {
             Err(_) => {
                 tracing::warn!(upstream = %host, "upstream connect timed out");
                 return Err(Failure::UpstreamTimeout);
             }
-            Ok(Err(e)) => {
-                tracing::warn!(upstream = %host, error = %e, "upstream connect failed");
-                return Err(failure_from(e));
+            Ok(Err(failure)) => {
+                tracing::warn!(upstream = %host, ?failure, "upstream connect failed");
+                return Err(failure);
             }
             Ok(Ok(conn)) => conn,
         };
@@ -204,7 +207,7 @@ impl SmtpUpstream {
             conn.abort().await;
             return Err(Failure::UpstreamNoTls);
         }
-        self.conn = Some(conn);
+        self.conn = Some(Box::new(conn));
         Ok(())
     }
 
