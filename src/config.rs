@@ -597,3 +597,16 @@ mod tests {
         assert!(t("dir:").is_err());
     }
 }
+
+#[cfg(test)]
+mod deploy_example {
+    /// The commented example in `deploy/` must stay loadable.
+    #[test]
+    fn deploy_example_parses() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/courtesy.yaml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let config = super::ServiceConfig::parse(&text, &path).unwrap();
+        assert_eq!(config.smtp.listen[0].port(), 10025);
+        assert!(config.audit.is_some());
+    }
+}
