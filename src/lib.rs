@@ -16,6 +16,7 @@
 //! - [`milter`]: the same engine behind the milter protocol for Postfix and Sendmail.
 //! - [`audit`]: writes, verifies and reports the hash-chained audit log.
 //! - [`cli`]: the `courtesy` subcommands that are not servers.
+//! - [`metrics`], [`admin`]: Prometheus metrics and the `/metrics`, `/healthz` endpoint of the servers.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
