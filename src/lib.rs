@@ -16,15 +16,18 @@
 //! - [`milter`]: the same engine behind the milter protocol for Postfix and Sendmail.
 //! - [`audit`]: writes, verifies and reports the hash-chained audit log.
 //! - [`cli`]: the `courtesy` subcommands that are not servers.
+//! - [`metrics`], [`admin`]: Prometheus metrics and the `/metrics`, `/healthz` endpoint of the servers.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod admin;
 pub mod audit;
 pub mod classify;
 pub mod cli;
 pub mod config;
 pub mod engine;
 pub mod envelope;
+pub mod metrics;
 pub mod milter;
 pub mod plan;
 pub mod policy;

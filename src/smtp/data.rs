@@ -1,0 +1,191 @@
+//! Receives the message after `354`: removes dot-stuffing, finds the end
+//! (`CRLF.CRLF`), and enforces the size and line limits without ever
+//! holding more than the limit in memory. Pure: bytes in, progress out.
+//!
+//! The end marker is recognised only after a real CRLF, never after a bare
+//! LF, so a `LF.CRLF` inside a message cannot end it early ("SMTP
+//! smuggling", CVE-2023-51764 and friends): such a line is kept as data.
+
+/// Why a received message cannot be accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataError {
+    /// More bytes than the size limit.
+    TooBig,
+    /// A line longer than the line limit.
+    LineTooLong,
+}
+
+/// The receiver for one message.
+#[derive(Debug)]
+pub struct DataReceiver {
+    max_size: usize,
+    max_line: usize,
+    /// Bytes of the current line seen so far (across chunks).
+    line_len: usize,
+    /// The current line started with a dot that was already dropped.
+    dot_line: bool,
+    /// The previous line ended in CRLF (or we are at the start).
+    prev_crlf: bool,
+    /// Last byte of the previous chunk, to see a CR/LF pair split across chunks.
+    last: u8,
+    error: Option<DataError>,
+}
+
+/// What [`DataReceiver::feed`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Bytes of the input consumed.
+    pub consumed: usize,
+    /// The end marker was seen; `consumed` includes it.
+    pub done: bool,
+}
+
+impl DataReceiver {
+    /// A receiver with limits in bytes (the line limit includes CRLF).
+    pub fn new(max_size: usize, max_line: usize) -> DataReceiver {
+        DataReceiver {
+            max_size,
+            max_line,
+            line_len: 0,
+            dot_line: false,
+            prev_crlf: true,
+            last: b'\n',
+            error: None,
+        }
+    }
+
+    /// The first limit broken, if any; check after `done`.
+    pub fn error(&self) -> Option<DataError> {
+        self.error
+    }
+
+    /// Consumes `input`, appending unstuffed message bytes to `message`.
+    pub fn feed(&mut self, input: &[u8], message: &mut Vec<u8>) -> Progress {
+        let mut pos = 0;
+        while pos < input.len() {
+            let at_line_start = self.line_len == 0 && !self.dot_line;
+            if at_line_start && input[pos] == b'.' {
+                // Either the end marker or a stuffed dot: look ahead.
+                let rest = &input[pos..];
+                if rest.len() < 3 && b".\r\n".starts_with(rest) && self.prev_crlf {
+                    // Maybe the end marker, split across reads: wait for more.
+                    return Progress { consumed: pos, done: false };
+                }
+                if self.prev_crlf && rest.starts_with(b".\r\n") {
+                    return Progress { consumed: pos + 3, done: true };
+                }
+                self.dot_line = true;
+                self.line_len = 1;
+                pos += 1;
+                continue;
+            }
+            let chunk = &input[pos..];
+            let (take, line_end) = match chunk.iter().position(|&b| b == b'\n') {
+                Some(i) => (i + 1, true),
+                None => (chunk.len(), false),
+            };
+            let piece = &chunk[..take];
+            self.line_len += take;
+            if self.line_len > self.max_line && self.error.is_none() {
+                self.error = Some(DataError::LineTooLong);
+            }
+            if self.error.is_none() {
+                if message.len() + take > self.max_size {
+                    self.error = Some(DataError::TooBig);
+                } else {
+                    message.extend_from_slice(piece);
+                }
+            }
+            if line_end {
+                let before_lf = if take >= 2 { piece[take - 2] } else { self.last };
+                self.prev_crlf = before_lf == b'\r';
+                self.line_len = 0;
+                self.dot_line = false;
+            }
+            self.last = piece[take - 1];
+            pos += take;
+        }
+        Progress { consumed: pos, done: false }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Feeds `input` in chunks of `size` bytes, as a socket might deliver it.
+    fn receive(input: &[u8], size: usize, max: usize) -> (Vec<u8>, Option<DataError>, usize) {
+        let mut r = DataReceiver::new(max, 1000);
+        let mut msg = Vec::new();
+        let mut pending: Vec<u8> = Vec::new();
+        let mut total = 0;
+        for chunk in input.chunks(size) {
+            pending.extend_from_slice(chunk);
+            let p = r.feed(&pending, &mut msg);
+            total += p.consumed;
+            pending.drain(..p.consumed);
+            if p.done {
+                return (msg, r.error(), total);
+            }
+        }
+        panic!("end marker not found (chunk size {size})");
+    }
+
+    #[test]
+    fn unstuffs_and_stops_at_marker_in_any_chunking() {
+        let wire = b"Subject: x\r\n\r\n..leading dot\r\n.\r\n...\r\nend\r\n.\r\nNEXT COMMAND\r\n";
+        for size in 1..wire.len() {
+            let (msg, err, consumed) = receive(wire, size, 1 << 20);
+            assert_eq!(msg, b"Subject: x\r\n\r\n.leading dot\r\n", "chunk size {size}");
+            assert_eq!(err, None);
+            assert_eq!(&wire[consumed..consumed + 5], b"...\r\n", "chunk size {size}");
+        }
+    }
+
+    #[test]
+    fn stuffed_lines_survive() {
+        let wire = b"a\r\n..\r\n..b\r\n.\r\n";
+        for size in 1..wire.len() {
+            let (msg, _, consumed) = receive(wire, size, 1 << 20);
+            assert_eq!(msg, b"a\r\n.\r\n.b\r\n", "chunk size {size}");
+            assert_eq!(consumed, wire.len());
+        }
+    }
+
+    #[test]
+    fn empty_message() {
+        let (msg, err, consumed) = receive(b".\r\n", 1, 100);
+        assert!(msg.is_empty());
+        assert_eq!((err, consumed), (None, 3));
+    }
+
+    #[test]
+    fn bare_lf_dot_does_not_end_the_message() {
+        let wire = b"a\n.\r\nMAIL FROM:<evil@x>\r\n\r\n.\r\n";
+        for size in 1..wire.len() {
+            let (msg, _, consumed) = receive(wire, size, 1 << 20);
+            assert_eq!(msg, b"a\n\r\nMAIL FROM:<evil@x>\r\n\r\n", "chunk size {size}");
+            assert_eq!(consumed, wire.len());
+        }
+    }
+
+    #[test]
+    fn size_limit_keeps_reading_to_the_end() {
+        let mut wire = vec![b'x'; 500];
+        wire.extend_from_slice(b"\r\n");
+        wire.extend_from_slice(&wire.clone());
+        wire.extend_from_slice(b".\r\n");
+        let (msg, err, consumed) = receive(&wire, 64, 600);
+        assert_eq!(err, Some(DataError::TooBig));
+        assert!(msg.len() <= 600);
+        assert_eq!(consumed, wire.len());
+    }
+
+    #[test]
+    fn line_limit() {
+        let mut wire = vec![b'x'; 1200];
+        wire.extend_from_slice(b"\r\n.\r\n");
+        let (_, err, _) = receive(&wire, 100, 1 << 20);
+        assert_eq!(err, Some(DataError::LineTooLong));
+    }
+}

@@ -1,0 +1,377 @@
+//! The next hop, driven in lockstep with the client: MAIL, each RCPT and
+//! the end of DATA are relayed one at a time, and the client gets the
+//! upstream's own verdict for each (Postfix `smtpd_proxy_filter` semantics).
+//!
+//! The SMTP upstream uses lettre's `AsyncSmtpConnection` command by command
+//! (`send()` would hide the per-recipient verdicts). lettre returns a 4xx
+//! or 5xx reply as `Err`; [`from_lettre`] turns it back into the exact code
+//! and text. One upstream session lives as long as the client's session, so
+//! a busy client pays the connection set-up once, not per message.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, TlsParameters};
+use lettre::transport::smtp::extension::ClientId;
+use lettre::transport::smtp::response::Response;
+
+use super::command::MailParams;
+use super::dir_upstream::DirUpstream;
+use super::reply::{Failure, Reply};
+use crate::config::{StartTls, UpstreamConfig, UpstreamTarget};
+
+/// Errors preparing the upstream from the configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum UpstreamError {
+    /// Bad URL.
+    #[error("smtp.upstream.url: {0}")]
+    Url(String),
+    /// The CA file cannot be used.
+    #[error("smtp.upstream.ca_file {path}: {reason}")]
+    Ca {
+        /// The file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// The outbox directory cannot be created.
+    #[error("outbox directory {path}: {source}")]
+    Outbox {
+        /// The directory.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// Everything needed to open upstream sessions; built once per configuration.
+#[derive(Debug, Clone)]
+pub struct UpstreamSettings {
+    target: UpstreamTarget,
+    starttls: StartTls,
+    ca: Option<Vec<u8>>,
+    helo: ClientId,
+    timeout: Duration,
+    data_timeout: Duration,
+}
+
+impl UpstreamSettings {
+    /// Reads the configuration (and the CA file) and prepares the outbox.
+    pub fn new(
+        config: &UpstreamConfig,
+        hostname: &str,
+        timeout: Duration,
+        data_timeout: Duration,
+    ) -> Result<UpstreamSettings, UpstreamError> {
+        let target = config.target().map_err(UpstreamError::Url)?;
+        if let UpstreamTarget::Dir(dir) = &target {
+            std::fs::create_dir_all(dir).map_err(|source| UpstreamError::Outbox {
+                path: dir.display().to_string(),
+                source,
+            })?;
+        }
+        let ca = match &config.ca_file {
+            Some(path) => {
+                let pem = std::fs::read(path).map_err(|e| UpstreamError::Ca {
+                    path: path.display().to_string(),
+                    reason: e.to_string(),
+                })?;
+                Certificate::from_pem(&pem).map_err(|e| UpstreamError::Ca {
+                    path: path.display().to_string(),
+                    reason: e.to_string(),
+                })?;
+                Some(pem)
+            }
+            None => None,
+        };
+        let helo =
+            ClientId::Domain(config.helo_name.clone().unwrap_or_else(|| hostname.to_string()));
+        Ok(UpstreamSettings { target, starttls: config.starttls, ca, helo, timeout, data_timeout })
+    }
+
+    /// A new, not yet connected upstream session.
+    pub fn session(self: &Arc<Self>) -> Upstream {
+        match &self.target {
+            UpstreamTarget::Dir(dir) => Upstream::Dir(DirUpstream::new(dir.clone())),
+            UpstreamTarget::Smtp { .. } => Upstream::Smtp(SmtpUpstream {
+                settings: Arc::clone(self),
+                conn: None,
+                in_transaction: false,
+            }),
+        }
+    }
+
+    fn tls_parameters(&self, host: &str) -> Result<TlsParameters, lettre::transport::smtp::Error> {
+        let mut builder = TlsParameters::builder(host.to_string());
+        if let Some(pem) = &self.ca {
+            builder = builder.add_root_certificate(Certificate::from_pem(pem)?);
+        }
+        builder.build_rustls()
+    }
+}
+
+/// One upstream session.
+pub enum Upstream {
+    /// An SMTP server.
+    Smtp(SmtpUpstream),
+    /// The outbox directory.
+    Dir(DirUpstream),
+}
+
+impl Upstream {
+    /// Opens a transaction (connecting first if needed).
+    pub async fn mail(&mut self, from: &str, params: &MailParams) -> Result<Reply, Failure> {
+        match self {
+            Upstream::Smtp(s) => s.mail(from, params).await,
+            Upstream::Dir(d) => Ok(d.mail(from)),
+        }
+    }
+
+    /// Relays one recipient.
+    pub async fn rcpt(&mut self, to: &str) -> Result<Reply, Failure> {
+        match self {
+            Upstream::Smtp(s) => s.rcpt(to).await,
+            Upstream::Dir(d) => Ok(d.rcpt(to)),
+        }
+    }
+
+    /// Sends the message and returns the upstream's final verdict.
+    pub async fn data(&mut self, message: &[u8]) -> Result<Reply, Failure> {
+        match self {
+            Upstream::Smtp(s) => s.data(message).await,
+            Upstream::Dir(d) => d.data(message).await,
+        }
+    }
+
+    /// Abandons the open transaction, if any.
+    pub async fn rset(&mut self) {
+        match self {
+            Upstream::Smtp(s) => s.rset().await,
+            Upstream::Dir(d) => d.rset(),
+        }
+    }
+
+    /// Ends the session politely.
+    pub async fn quit(&mut self) {
+        if let Upstream::Smtp(s) = self {
+            s.quit().await;
+        }
+    }
+}
+
+/// A session with an SMTP upstream.
+pub struct SmtpUpstream {
+    settings: Arc<UpstreamSettings>,
+    // Boxed: the connection with its buffers is large, the outbox variant tiny.
+    conn: Option<Box<AsyncSmtpConnection>>,
+    in_transaction: bool,
+}
+
+impl SmtpUpstream {
+    async fn connect(&mut self) -> Result<(), Failure> {
+        let UpstreamTarget::Smtp { host, port } = &self.settings.target else {
+            return Err(Failure::UpstreamUnreachable);
+        };
+        let s = &self.settings;
+        let connect = async {
+            // Our own socket, so TCP_NODELAY can be set: lettre writes the
+            // message and the final dot separately, and with Nagle on the
+            // second write waits for a delayed ACK (about 40 ms per message).
+            let tcp = tokio::net::TcpStream::connect((host.as_str(), *port))
+                .await
+                .map_err(|_| Failure::UpstreamUnreachable)?;
+            let _ = tcp.set_nodelay(true);
+            let mut conn = AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &s.helo)
+                .await
+                .map_err(failure_from)?;
+            if s.starttls != StartTls::Off && conn.can_starttls() {
+                let params = s.tls_parameters(host).map_err(failure_from)?;
+                conn.starttls(params, &s.helo).await.map_err(failure_from)?;
+            }
+            Ok::<_, Failure>(conn)
+        };
+        let conn = match tokio::time::timeout(s.timeout, connect).await {
+            Err(_) => {
+                tracing::warn!(upstream = %host, "upstream connect timed out");
+                return Err(Failure::UpstreamTimeout);
+            }
+            Ok(Err(failure)) => {
+                tracing::warn!(upstream = %host, ?failure, "upstream connect failed");
+                return Err(failure);
+            }
+            Ok(Ok(conn)) => conn,
+        };
+        if s.starttls == StartTls::Required && !conn.is_encrypted() {
+            tracing::warn!(upstream = %host, "upstream offers no STARTTLS but it is required");
+            let mut conn = conn;
+            conn.abort().await;
+            return Err(Failure::UpstreamNoTls);
+        }
+        self.conn = Some(Box::new(conn));
+        Ok(())
+    }
+
+    /// Runs one command; a broken or timed-out connection is dropped so the
+    /// next transaction reconnects.
+    async fn command(&mut self, line: String, timeout: Duration) -> Result<Reply, Failure> {
+        let Some(conn) = self.conn.as_mut() else { return Err(Failure::UpstreamUnreachable) };
+        match tokio::time::timeout(timeout, conn.command(line)).await {
+            Err(_) => {
+                self.drop_connection();
+                Err(Failure::UpstreamTimeout)
+            }
+            Ok(result) => self.settle(result),
+        }
+    }
+
+    fn settle(
+        &mut self,
+        result: Result<Response, lettre::transport::smtp::Error>,
+    ) -> Result<Reply, Failure> {
+        match from_lettre(result) {
+            Ok(reply) => Ok(reply),
+            Err(Failure::Upstream(reply)) => {
+                if reply.code == 421 {
+                    // The upstream is closing this session.
+                    self.drop_connection();
+                }
+                Ok(reply)
+            }
+            Err(other) => {
+                self.drop_connection();
+                Err(other)
+            }
+        }
+    }
+
+    fn drop_connection(&mut self) {
+        self.conn = None;
+        self.in_transaction = false;
+    }
+
+    async fn mail(&mut self, from: &str, params: &MailParams) -> Result<Reply, Failure> {
+        if self.in_transaction {
+            self.rset().await;
+        }
+        let reused = self.conn.as_ref().is_some_and(|c| !c.has_broken());
+        if !reused {
+            self.connect().await?;
+        }
+        let line = mail_line(from, params);
+        let mut result = self.command(line.clone(), self.settings.timeout).await;
+        if reused && (matches!(result, Err(Failure::UpstreamUnreachable)) || is_421(&result)) {
+            // The kept-open session died while idle (upstream timeout or
+            // restart): one fresh connection before giving up.
+            self.drop_connection();
+            self.connect().await?;
+            result = self.command(line, self.settings.timeout).await;
+        }
+        if result.as_ref().is_ok_and(Reply::is_positive) {
+            self.in_transaction = true;
+        }
+        result
+    }
+
+    async fn rcpt(&mut self, to: &str) -> Result<Reply, Failure> {
+        self.command(format!("RCPT TO:<{to}>\r\n"), self.settings.timeout).await
+    }
+
+    async fn data(&mut self, message: &[u8]) -> Result<Reply, Failure> {
+        let go = self.command("DATA\r\n".to_string(), self.settings.timeout).await?;
+        if go.code != 354 {
+            self.in_transaction = false;
+            return Ok(go);
+        }
+        // lettre appends CRLF.CRLF itself; the message's own final CRLF is the
+        // first half of that marker, so hand over the bytes without it.
+        let body = message.strip_suffix(b"\r\n").unwrap_or(message);
+        let Some(conn) = self.conn.as_mut() else { return Err(Failure::UpstreamUnreachable) };
+        let result =
+            match tokio::time::timeout(self.settings.data_timeout, conn.message(body)).await {
+                Err(_) => {
+                    self.drop_connection();
+                    return Err(Failure::UpstreamTimeout);
+                }
+                Ok(result) => self.settle(result),
+            };
+        self.in_transaction = false;
+        result
+    }
+
+    async fn rset(&mut self) {
+        if self.in_transaction && self.conn.is_some() {
+            let result = self.command("RSET\r\n".to_string(), self.settings.timeout).await;
+            if !result.is_ok_and(|r| r.is_positive()) {
+                self.drop_connection();
+            }
+        }
+        self.in_transaction = false;
+    }
+
+    async fn quit(&mut self) {
+        if let Some(mut conn) = self.conn.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(5), conn.quit()).await;
+        }
+    }
+}
+
+fn is_421(result: &Result<Reply, Failure>) -> bool {
+    matches!(result, Ok(r) if r.code == 421)
+}
+
+/// `MAIL FROM` for the upstream. SIZE is not passed on: the relay enforces
+/// its own limit, a rewrite changes the size, and an upstream that does not
+/// offer SIZE would reject the parameter; the upstream still judges the
+/// real size at the end of DATA.
+fn mail_line(from: &str, params: &MailParams) -> String {
+    let mut line = format!("MAIL FROM:<{from}>");
+    if let Some(body) = &params.body {
+        line.push_str(" BODY=");
+        line.push_str(body);
+    }
+    if params.smtputf8 {
+        line.push_str(" SMTPUTF8");
+    }
+    line.push_str("\r\n");
+    line
+}
+
+/// Turns lettre's result into the upstream's reply (positive or not), or a
+/// failure when there was no reply at all.
+pub fn from_lettre(
+    result: Result<Response, lettre::transport::smtp::Error>,
+) -> Result<Reply, Failure> {
+    match result {
+        Ok(response) => {
+            let mut lines: Vec<String> = response.message().map(str::to_string).collect();
+            if lines.is_empty() {
+                lines.push(String::new());
+            }
+            Ok(Reply { code: u16::from(response.code()), lines })
+        }
+        Err(e) => Err(failure_from(e)),
+    }
+}
+
+fn failure_from(e: lettre::transport::smtp::Error) -> Failure {
+    match e.status() {
+        Some(code) => {
+            let text = std::error::Error::source(&e).map(|s| s.to_string()).unwrap_or_default();
+            Failure::Upstream(Reply::new(u16::from(code), text))
+        }
+        None if e.is_timeout() => Failure::UpstreamTimeout,
+        None => Failure::UpstreamUnreachable,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mail_line_forwards_body_and_smtputf8_only() {
+        let p = MailParams { size: Some(5), body: Some("8BITMIME".into()), smtputf8: true };
+        assert_eq!(mail_line("a@b", &p), "MAIL FROM:<a@b> BODY=8BITMIME SMTPUTF8\r\n");
+        assert_eq!(mail_line("", &MailParams::default()), "MAIL FROM:<>\r\n");
+    }
+}
