@@ -52,7 +52,7 @@ fn classification(skipped: Option<SkipReason>) -> Classification {
         evidence: "Team Incasso".into(),
         effect: Effect::TeamSignature,
     });
-    c.sign_off = Some(SignOff { text: "Team Incasso".into(), team: None });
+    c.sign_off = Some(SignOff { text: "Team Incasso".into(), team: None, closing: None });
     c
 }
 
@@ -73,6 +73,7 @@ pub fn rewritten_message() -> Rewritten {
             before: before.into(),
             after: after.into(),
             rules: vec!["salutation".into(), "team_signature".into()],
+            unapplied: Vec::new(),
         }],
     }
 }
