@@ -29,8 +29,8 @@
 //!
 //! # Rejected signals
 //! `X-Auto-Response-Suppress` is set on Exchange OOFs but also on
-//! newsletters and notifications (Facebook, GitHub), so alone it is weight
-//! 1. `Content-Class: urn:content-classes:message` is on all Exchange mail,
+//! newsletters and notifications (Facebook, GitHub), so alone it weighs
+//! one point. `Content-Class: urn:content-classes:message` is on all Exchange mail,
 //! not only OOFs, so it is not a signal at all.
 
 use super::body;
