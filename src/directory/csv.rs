@@ -171,13 +171,15 @@ pub fn parse(bytes: &[u8], config: &CsvConfig, label: &str) -> Result<SourceData
         // unless told -NoTypeInformation; data rows are always quoted.
         builder.comment(Some(b'#'));
     }
+    // Excel and `Export-Csv -Encoding UTF8` start the file with a BOM, which
+    // would otherwise hide the `#TYPE` line or stick to the first column name.
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
     let mut reader = builder.from_reader(bytes);
     let headers: Vec<String> = reader
         .headers()
         .map_err(csv_error)?
         .iter()
-        // Excel and `Export-Csv -Encoding UTF8` start the file with a BOM.
-        .map(|h| h.trim_start_matches('\u{feff}').trim().to_string())
+        .map(|h| h.trim().to_string())
         .collect();
 
     let layout = layout(config.format, &config.columns);
