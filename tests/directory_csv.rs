@@ -34,10 +34,18 @@ fn active_directory_powershell_export() {
 
     let piet = find(&data.people, "pjansen");
     assert_eq!(piet.name, "Piet \"PJ\" Jansen");
-    assert!(piet.department.as_deref().is_some_and(|d| d.starts_with("Juridische") && d.ends_with("zaken")));
+    assert!(
+        piet.department
+            .as_deref()
+            .is_some_and(|d| d.starts_with("Juridische") && d.ends_with("zaken"))
+    );
 
     assert_eq!(find(&data.people, "famrani").mobile.as_deref(), Some("+31 6 5550 0202"));
-    assert!(data.warnings.iter().any(|w| w.contains("skipped svc-scan: no e-mail address")), "{:?}", data.warnings);
+    assert!(
+        data.warnings.iter().any(|w| w.contains("skipped svc-scan: no e-mail address")),
+        "{:?}",
+        data.warnings
+    );
     assert!(data.warnings.iter().any(|w| w.contains("1 disabled")), "{:?}", data.warnings);
 }
 
@@ -47,7 +55,11 @@ fn entra_admin_centre_download() {
     let ids: Vec<&str> = data.people.iter().map(|p| p.id.as_str()).collect();
     assert_eq!(
         ids,
-        vec!["jan.devries@firm.test", "fatima.elamrani@firm.test", "guest_partner.test#EXT#@firm.onmicrosoft.com"]
+        vec![
+            "jan.devries@firm.test",
+            "fatima.elamrani@firm.test",
+            "guest_partner.test#EXT#@firm.onmicrosoft.com"
+        ]
     );
     let jan = find(&data.people, "jan.devries@firm.test");
     assert_eq!(jan.phone.as_deref(), Some("+31 20 555 0101"));

@@ -175,12 +175,8 @@ pub fn parse(bytes: &[u8], config: &CsvConfig, label: &str) -> Result<SourceData
     // would otherwise hide the `#TYPE` line or stick to the first column name.
     let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
     let mut reader = builder.from_reader(bytes);
-    let headers: Vec<String> = reader
-        .headers()
-        .map_err(csv_error)?
-        .iter()
-        .map(|h| h.trim().to_string())
-        .collect();
+    let headers: Vec<String> =
+        reader.headers().map_err(csv_error)?.iter().map(|h| h.trim().to_string()).collect();
 
     let layout = layout(config.format, &config.columns);
     let id = locate(&headers, &layout.id, true, &file)?;

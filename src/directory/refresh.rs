@@ -18,7 +18,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::snapshot::SnapshotError;
-use super::{DirectoryConfig, Snapshot, Source, SourceError, sources_from_config};
+use super::{DirectoryConfig, DirectoryPerson, Snapshot, Source, SourceError, sources_from_config};
 
 /// Health of the refresher, for `/metrics`, `/healthz` and `directory show`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -134,39 +134,23 @@ impl Refresher {
     /// Reads all sources once. On success the new snapshot is current,
     /// saved and published; on failure nothing changes but the status.
     pub async fn refresh(&self) -> Result<Arc<Snapshot>, RefreshError> {
-        let mut people = Vec::new();
-        let mut warnings = Vec::new();
-        let mut errors = Vec::new();
-        for source in &self.sources {
-            let label = source.label().to_string();
-            match tokio::time::timeout(self.timeout, source.fetch()).await {
-                Ok(Ok(data)) if data.people.is_empty() => {
-                    errors.push(SourceError::Empty { source_label: label })
-                }
-                Ok(Ok(data)) => {
-                    people.extend(data.people);
-                    warnings.extend(data.warnings);
-                }
-                Ok(Err(e)) => errors.push(e),
-                Err(_) => {
-                    errors.push(SourceError::Timeout { source_label: label, timeout: self.timeout })
-                }
-            }
-        }
+        let fetched = fetch_all(&self.sources, self.timeout).await;
         let now = OffsetDateTime::now_utc();
-        if !errors.is_empty() {
-            let error = RefreshError(errors);
-            let mut status = self.lock_status();
-            status.consecutive_failures = status.consecutive_failures.saturating_add(1);
-            status.last_error = Some(error.to_string());
-            tracing::warn!(
-                error = %error,
-                consecutive_failures = status.consecutive_failures,
-                kept_people = status.people,
-                "directory refresh failed; keeping the last good snapshot"
-            );
-            return Err(error);
-        }
+        let (people, warnings) = match fetched {
+            Ok(fetched) => fetched,
+            Err(error) => {
+                let mut status = self.lock_status();
+                status.consecutive_failures = status.consecutive_failures.saturating_add(1);
+                status.last_error = Some(error.to_string());
+                tracing::warn!(
+                    error = %error,
+                    consecutive_failures = status.consecutive_failures,
+                    kept_people = status.people,
+                    "directory refresh failed; keeping the last good snapshot"
+                );
+                return Err(error);
+            }
+        };
         let snapshot = Arc::new(Snapshot { taken_at: now, people });
         if let Some(old) = self.current() {
             let diff = old.diff(&snapshot);
@@ -211,6 +195,33 @@ impl Refresher {
             }
         }
     }
+}
+
+/// Reads every source once, each bounded by `timeout`: all their people
+/// and warnings, or every source's error. Nothing is saved or published;
+/// `courtesy directory show` uses this to look without touching the state.
+pub async fn fetch_all(
+    sources: &[Box<dyn Source>],
+    timeout: Duration,
+) -> Result<(Vec<DirectoryPerson>, Vec<String>), RefreshError> {
+    let mut people = Vec::new();
+    let mut warnings = Vec::new();
+    let mut errors = Vec::new();
+    for source in sources {
+        let label = source.label().to_string();
+        match tokio::time::timeout(timeout, source.fetch()).await {
+            Ok(Ok(data)) if data.people.is_empty() => {
+                errors.push(SourceError::Empty { source_label: label })
+            }
+            Ok(Ok(data)) => {
+                people.extend(data.people);
+                warnings.extend(data.warnings);
+            }
+            Ok(Err(e)) => errors.push(e),
+            Err(_) => errors.push(SourceError::Timeout { source_label: label, timeout }),
+        }
+    }
+    if errors.is_empty() { Ok((people, warnings)) } else { Err(RefreshError(errors)) }
 }
 
 #[cfg(test)]
