@@ -12,6 +12,7 @@
 //! - [`rewrite`]: applies a plan to every text/plain and text/html part and splices the result into the original bytes.
 //! - [`engine`]: the pure function from (message, envelope, policy) to an outcome; the one entry point relay, milter, CLI, tests and fuzzers share.
 //! - [`config`]: the service configuration of the relay and the milter.
+//! - [`directory`]: people from LDAP / Active Directory and CSV exports, merged with the policy's own people entries.
 //! - [`smtp`]: the before-queue SMTP relay with the upstream in lockstep.
 //! - [`milter`]: the same engine behind the milter protocol for Postfix and Sendmail.
 //! - [`audit`]: writes, verifies and reports the hash-chained audit log.
@@ -25,6 +26,7 @@ pub mod audit;
 pub mod classify;
 pub mod cli;
 pub mod config;
+pub mod directory;
 pub mod engine;
 pub mod envelope;
 pub mod metrics;
