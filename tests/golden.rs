@@ -103,8 +103,8 @@ fn golden_rewrites() {
             let actual = input.with_extension("actual.eml");
             std::fs::write(&actual, &output).expect("write actual");
             let diff = similar::TextDiff::from_lines(
-                &String::from_utf8_lossy(&want).into_owned(),
-                &String::from_utf8_lossy(&output).into_owned(),
+                String::from_utf8_lossy(&want).into_owned(),
+                String::from_utf8_lossy(&output).into_owned(),
             )
             .unified_diff()
             .header("expected", "actual")
