@@ -12,6 +12,7 @@
 //! - [`rewrite`]: applies a plan to every text/plain and text/html part and splices the result into the original bytes.
 //! - [`engine`]: the pure function from (message, envelope, policy) to an outcome; the one entry point relay, milter, CLI, tests and fuzzers share.
 //! - [`config`]: the service configuration of the relay and the milter.
+//! - [`dkim`]: keeps rewritten mail authentic: DKIM re-signing, ARC sealing, key generation.
 //! - [`smtp`]: the before-queue SMTP relay with the upstream in lockstep.
 //! - [`milter`]: the same engine behind the milter protocol for Postfix and Sendmail.
 //! - [`audit`]: writes, verifies and reports the hash-chained audit log.
@@ -23,6 +24,7 @@ pub mod audit;
 pub mod classify;
 pub mod cli;
 pub mod config;
+pub mod dkim;
 pub mod engine;
 pub mod envelope;
 pub mod milter;
