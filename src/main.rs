@@ -26,6 +26,8 @@ enum Command {
     Milter(cli::milter::MilterArgs),
     /// Verify, list and report the audit log.
     Audit(cli::audit::AuditArgs),
+    /// Manage DKIM keys for re-signing rewritten mail.
+    Dkim(cli::dkim::DkimArgs),
 }
 
 fn main() -> ExitCode {
@@ -36,6 +38,7 @@ fn main() -> ExitCode {
         Command::Serve(a) => cli::serve::run(a),
         Command::Milter(a) => cli::milter::run(a),
         Command::Audit(a) => cli::audit::run(a),
+        Command::Dkim(a) => cli::dkim::run(a),
     };
     match result {
         Ok(code) => code,

@@ -51,7 +51,10 @@ impl Sealer {
             .headers(sealed_headers())
             .header_canonicalization(Canonicalization::Relaxed)
             .body_canonicalization(Canonicalization::Relaxed);
-        Ok((Sealer { sealer, domain, authserv_id: config.authserv_id.trim().to_string() }, loaded.warnings))
+        Ok((
+            Sealer { sealer, domain, authserv_id: config.authserv_id.trim().to_string() },
+            loaded.warnings,
+        ))
     }
 
     pub fn domain(&self) -> &str {
@@ -61,13 +64,10 @@ impl Sealer {
     /// The three ARC headers (CRLF line ends) for `message`, or `None` when
     /// the message already has a chain.
     pub fn seal(&self, message: &[u8]) -> Result<Option<String>, DkimError> {
-        let failed = |reason: String| DkimError::Sign {
-            what: "seal",
-            domain: self.domain.clone(),
-            reason,
-        };
-        let parsed =
-            AuthenticatedMessage::parse(message).ok_or_else(|| failed("unparseable message".into()))?;
+        let failed =
+            |reason: String| DkimError::Sign { what: "seal", domain: self.domain.clone(), reason };
+        let parsed = AuthenticatedMessage::parse(message)
+            .ok_or_else(|| failed("unparseable message".into()))?;
         if !parsed.as_headers.is_empty() || !parsed.ams_headers.is_empty() {
             return Ok(None);
         }

@@ -103,9 +103,8 @@ impl SignedDecision {
     /// The signatures found in the message.
     pub fn signatures(&self) -> &[FoundSignature] {
         match self {
-            SignedDecision::Rewrite { signatures, .. } | SignedDecision::Skip { signatures, .. } => {
-                signatures
-            }
+            SignedDecision::Rewrite { signatures, .. }
+            | SignedDecision::Skip { signatures, .. } => signatures,
         }
     }
 }

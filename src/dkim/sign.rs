@@ -103,10 +103,12 @@ impl Signer {
                             loaded.algorithm
                         )));
                     }
-                    notices.extend(loaded.warnings.iter().map(|text| Notice {
-                        warning: true,
-                        text: text.clone(),
-                    }));
+                    notices.extend(
+                        loaded
+                            .warnings
+                            .iter()
+                            .map(|text| Notice { warning: true, text: text.clone() }),
+                    );
                     Some(
                         DkimSigner::from_key(loaded.key)
                             .domain(key_name.clone())
@@ -302,10 +304,8 @@ fn broken_signatures(rewritten: &[u8], original: &[u8], fields: &[Field<'_>]) ->
         let body_intact = body_hashes.iter().any(|(c, h, l, bh)| {
             *c == signature.cb && *h == hash && *l == signature.l && *bh == signature.bh
         });
-        let headers_intact = signature
-            .h
-            .iter()
-            .all(|name| values(&original_fields, name) == values(fields, name));
+        let headers_intact =
+            signature.h.iter().all(|name| values(&original_fields, name) == values(fields, name));
         if !(body_intact && headers_intact) {
             broken.push(i + 1);
         }
@@ -331,7 +331,11 @@ fn skip_reason(signature: &FoundSignature) -> String {
     }
 }
 
-fn describe(domain: &str, on_signed: OnSigned, signer: &Option<DkimSigner<DkimKey, Done>>) -> String {
+fn describe(
+    domain: &str,
+    on_signed: OnSigned,
+    signer: &Option<DkimSigner<DkimKey, Done>>,
+) -> String {
     match (on_signed, signer.is_some()) {
         (OnSigned::Resign, _) => {
             format!("mail DKIM-signed by {domain} is rewritten and re-signed with courtesy's key")

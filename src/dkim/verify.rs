@@ -89,8 +89,11 @@ impl Verdict {
 }
 
 fn authenticator() -> Result<MessageAuthenticator, DkimError> {
-    MessageAuthenticator::new(ResolverConfig::from_parts(None, vec![], vec![]), ResolverOpts::default())
-        .map_err(|e| DkimError::Config(format!("offline resolver: {e}")))
+    MessageAuthenticator::new(
+        ResolverConfig::from_parts(None, vec![], vec![]),
+        ResolverOpts::default(),
+    )
+    .map_err(|e| DkimError::Config(format!("offline resolver: {e}")))
 }
 
 fn verdict(result: &DkimResult, domain: &str, selector: &str) -> Verdict {
