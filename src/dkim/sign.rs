@@ -434,8 +434,7 @@ mod tests {
     fn resign_without_key_is_a_config_error() {
         let error = Signer::from_config(&config(Some(OnSigned::Resign))).unwrap_err();
         assert!(error.to_string().contains("needs key and selector"), "{error}");
-        let mut config = DkimConfig::default();
-        config.on_foreign_signed = OnSigned::Resign;
+        let config = DkimConfig { on_foreign_signed: OnSigned::Resign, ..Default::default() };
         assert!(Signer::from_config(&config).is_err());
     }
 
@@ -466,8 +465,7 @@ mod tests {
 
     #[test]
     fn finish_refuses_to_break_a_skip_signature() {
-        let mut config = DkimConfig::default();
-        config.on_foreign_signed = OnSigned::Keep;
+        let mut config = DkimConfig { on_foreign_signed: OnSigned::Keep, ..Default::default() };
         config.domains.insert(
             "hoekstra-advies.nl".to_string(),
             DomainConfig { on_signed: Some(OnSigned::Skip), ..Default::default() },
