@@ -13,6 +13,7 @@
 //! - [`engine`]: the pure function from (message, envelope, policy) to an outcome; the one entry point relay, milter, CLI, tests and fuzzers share.
 //! - [`config`]: the service configuration of the relay and the milter.
 //! - [`directory`]: people from LDAP / Active Directory and CSV exports, merged with the policy's own people entries.
+//! - [`dkim`]: keeps rewritten mail authentic: DKIM re-signing, ARC sealing, key generation.
 //! - [`smtp`]: the before-queue SMTP relay with the upstream in lockstep.
 //! - [`milter`]: the same engine behind the milter protocol for Postfix and Sendmail.
 //! - [`audit`]: writes, verifies and reports the hash-chained audit log.
@@ -27,6 +28,7 @@ pub mod classify;
 pub mod cli;
 pub mod config;
 pub mod directory;
+pub mod dkim;
 pub mod engine;
 pub mod envelope;
 pub mod metrics;

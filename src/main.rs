@@ -28,6 +28,8 @@ enum Command {
     Audit(cli::audit::AuditArgs),
     /// People from the directory (LDAP, CSV) merged with the policy.
     Directory(cli::directory::DirectoryArgs),
+    /// Manage DKIM keys for re-signing rewritten mail.
+    Dkim(cli::dkim::DkimArgs),
 }
 
 fn main() -> ExitCode {
@@ -39,6 +41,7 @@ fn main() -> ExitCode {
         Command::Milter(a) => cli::milter::run(a),
         Command::Audit(a) => cli::audit::run(a),
         Command::Directory(a) => cli::directory::run(a),
+        Command::Dkim(a) => cli::dkim::run(a),
     };
     match result {
         Ok(code) => code,
