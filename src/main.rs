@@ -26,6 +26,8 @@ enum Command {
     Milter(cli::milter::MilterArgs),
     /// Verify, list and report the audit log.
     Audit(cli::audit::AuditArgs),
+    /// Serve the management console in the browser.
+    Console(cli::console::ConsoleArgs),
 }
 
 fn main() -> ExitCode {
@@ -36,6 +38,7 @@ fn main() -> ExitCode {
         Command::Serve(a) => cli::serve::run(a),
         Command::Milter(a) => cli::milter::run(a),
         Command::Audit(a) => cli::audit::run(a),
+        Command::Console(a) => cli::console::run(a),
     };
     match result {
         Ok(code) => code,

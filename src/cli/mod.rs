@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod check;
+pub mod console;
 pub mod milter;
 pub mod preview;
 pub mod serve;
