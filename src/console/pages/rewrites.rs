@@ -36,7 +36,7 @@ pub async fn list(State(state): State<ConsoleState>, Extension(v): Extension<Vis
             return web::error(&state, &v, StatusCode::INTERNAL_SERVER_ERROR, "error_audit");
         }
     };
-    messages.sort_by(|a, b| b.time.cmp(&a.time));
+    messages.sort_by_key(|m| std::cmp::Reverse(m.time));
     messages.truncate(state.inner.rewrites_shown);
     let rows: Vec<Value> = messages
         .iter()
