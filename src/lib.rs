@@ -18,6 +18,7 @@
 //! - [`milter`]: the same engine behind the milter protocol for Postfix and Sendmail.
 //! - [`audit`]: writes, verifies and reports the hash-chained audit log.
 //! - [`cli`]: the `courtesy` subcommands that are not servers.
+//! - [`console`]: the management console in the browser (policy, preview, rewrites).
 //! - [`metrics`], [`admin`]: Prometheus metrics and the `/metrics`, `/healthz` endpoint of the servers.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -29,6 +30,7 @@ pub mod cli;
 pub mod config;
 pub mod directory;
 pub mod dkim;
+pub mod console;
 pub mod engine;
 pub mod envelope;
 pub mod metrics;

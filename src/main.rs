@@ -30,6 +30,8 @@ enum Command {
     Directory(cli::directory::DirectoryArgs),
     /// Manage DKIM keys for re-signing rewritten mail.
     Dkim(cli::dkim::DkimArgs),
+    /// Serve the management console in the browser.
+    Console(cli::console::ConsoleArgs),
 }
 
 fn main() -> ExitCode {
@@ -42,6 +44,7 @@ fn main() -> ExitCode {
         Command::Audit(a) => cli::audit::run(a),
         Command::Directory(a) => cli::directory::run(a),
         Command::Dkim(a) => cli::dkim::run(a),
+        Command::Console(a) => cli::console::run(a),
     };
     match result {
         Ok(code) => code,

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod check;
 pub mod directory;
 pub mod dkim;
+pub mod console;
 pub mod milter;
 pub mod preview;
 pub mod serve;

@@ -1,0 +1,6 @@
+//! The console's pages.
+
+pub mod login;
+pub mod policy;
+pub mod preview;
+pub mod rewrites;
