@@ -110,8 +110,19 @@ fn encode_text(text: &str, encoding: u8) -> (String, String, &'static str) {
     match encoding {
         0 => ("utf-8".into(), text.to_string(), "8bit"),
         1 => {
-            let (bytes, _, _) = encoding_rs::WINDOWS_1252.encode(text);
-            let qp = String::from_utf8(quoted_printable::encode(&*bytes)).expect("qp is ascii");
+            // Line by line, so hard line breaks stay line breaks; soft breaks
+            // come out as CRLF and are written as LF like the rest of the
+            // message (the CRLF variant converts all of it at the end).
+            let qp = text
+                .split('\n')
+                .map(|line| {
+                    let (bytes, _, _) = encoding_rs::WINDOWS_1252.encode(line);
+                    String::from_utf8(quoted_printable::encode(&*bytes))
+                        .expect("qp is ascii")
+                        .replace("\r\n", "\n")
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
             ("windows-1252".into(), qp, "quoted-printable")
         }
         _ => {
@@ -223,7 +234,10 @@ proptest! {
         let again = engine::process(output, &envelope, &POLICY, &second);
         prop_assert!(
             again.disposition != Disposition::Rewritten,
-            "rewritten twice: rules {:?} after {:?}", again.rules, outcome.rules
+            "rewritten twice: rules {:?} after {:?}\nfirst output:\n{}",
+            again.rules,
+            outcome.rules,
+            String::from_utf8_lossy(output)
         );
     }
 }

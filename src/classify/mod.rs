@@ -22,7 +22,7 @@ mod autoreply;
 mod body;
 mod fold;
 mod headers;
-mod language;
+pub(crate) mod language;
 mod newtext;
 pub mod quote;
 mod signoff;

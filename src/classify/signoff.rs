@@ -267,7 +267,23 @@ fn names_policy_person(line: &str, policy: &Policy) -> bool {
     policy.people.iter().any(|p| {
         let name = fold(&p.name);
         !name.is_empty() && super::fold::contains_word(&folded, &name)
-    })
+    }) || lists_first_names(&folded, policy)
+}
+
+/// "Ineke, Carina, Bianca en Linda" or "Linda": first names of people in the
+/// policy, alone or joined as each language lists them. This is how a named
+/// team signs, so it is not anonymous.
+fn lists_first_names(folded: &str, policy: &Policy) -> bool {
+    let line = folded.trim_end_matches([',', '.', ' ']);
+    let names: Vec<&str> = line
+        .split([',', '&'])
+        .flat_map(|part| part.split(" en ").flat_map(|p| p.split(" and ")))
+        .flat_map(|part| part.split(" und ").flat_map(|p| p.split(" et ")))
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .collect();
+    !names.is_empty()
+        && names.iter().all(|name| policy.people.iter().any(|p| fold(p.first_name()) == *name))
 }
 
 /// A line of two to four words that reads like a personal name:

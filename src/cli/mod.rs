@@ -2,9 +2,9 @@
 
 pub mod audit;
 pub mod check;
+pub mod console;
 pub mod directory;
 pub mod dkim;
-pub mod console;
 pub mod milter;
 pub mod preview;
 pub mod serve;

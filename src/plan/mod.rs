@@ -244,7 +244,19 @@ struct Planner<'a> {
 
 impl Planner<'_> {
     fn render(&self, name: &str) -> Result<Rendered, PlanError> {
-        render::render(self.policy, self.language, name, &self.context)
+        self.render_in(name, self.language)
+    }
+
+    fn render_in(&self, name: &str, language: Language) -> Result<Rendered, PlanError> {
+        let mut context = self.context.clone();
+        if language != self.language {
+            context.response_time =
+                strip_line_breaks(self.policy.response_time_for(language).unwrap_or_default());
+            if let Some(team) = context.team.as_mut() {
+                team.members_text = join_names(&team.members, language);
+            }
+        }
+        render::render(self.policy, language, name, &context)
     }
 
     /// Claims a span; false when it overlaps one claimed before.
@@ -257,6 +269,17 @@ impl Planner<'_> {
     }
 
     fn push(&mut self, edit: TextEdit) {
+        // The rewriter replaces every occurrence of a span, so a repeated
+        // sentence needs one edit, not one per occurrence.
+        if let TextEdit::Replace { find, .. } = &edit
+            && self
+                .plan
+                .edits
+                .iter()
+                .any(|e| matches!(e, TextEdit::Replace { find: f, .. } if f == find))
+        {
+            return;
+        }
         let rule = edit.rule().to_string();
         if !self.plan.rules.contains(&rule) {
             self.plan.rules.push(rule);
@@ -297,25 +320,40 @@ impl Planner<'_> {
 
     /// Replaces "for urgent questions contact a colleague" (or a referral to
     /// unnamed colleagues) with help for all questions from a named person.
+    /// Every such sentence is replaced, each in its own language: bilingual
+    /// out-of-office replies say it once per language.
     fn all_questions(&mut self) -> Result<bool, PlanError> {
         if self.from_team && self.context.substitute.is_none() {
             return Ok(false);
         }
-        let (rule, found) = match phrases::URGENT_ONLY.find(self.text) {
-            Some(m) => ("all_questions", m.range()),
-            None => match phrases::ANONYMOUS_COLLEAGUE.find(self.text) {
-                Some(m) => ("substitute", m.range()),
-                None => return Ok(false),
-            },
-        };
-        let sentence = sentence_around(self.text, found);
-        if !self.claim(&sentence) {
-            return Ok(false);
+        let urgent =
+            phrases::URGENT_ONLY.find_iter(self.text).map(|m| ("all_questions", m.range()));
+        let anonymous =
+            phrases::ANONYMOUS_COLLEAGUE.find_iter(self.text).map(|m| ("substitute", m.range()));
+        let found: Vec<(&str, Range<usize>)> = urgent.chain(anonymous).collect();
+        let mut replaced = false;
+        for (rule, span) in found {
+            let sentence = sentence_around(self.text, span);
+            // "Mijn collega Nadia el Amrani helpt u graag" names someone: only
+            // a referral to nobody in particular is replaced.
+            if rule == "substitute" && self.names_someone(&self.text[sentence.clone()]) {
+                continue;
+            }
+            if !self.claim(&sentence) {
+                continue;
+            }
+            let find = self.text[sentence].to_string();
+            let r = self.render_in("all_questions", self.language_of(&find))?;
+            self.push(TextEdit::Replace { rule: rule.into(), find, text: r.text, html: r.html });
+            replaced = true;
         }
-        let r = self.render("all_questions")?;
-        let find = self.text[sentence].to_string();
-        self.push(TextEdit::Replace { rule: rule.into(), find, text: r.text, html: r.html });
-        Ok(true)
+        Ok(replaced)
+    }
+
+    /// The language of one sentence, for messages written in two languages;
+    /// the message's language when the sentence is too short to tell.
+    fn language_of(&self, sentence: &str) -> Language {
+        crate::classify::language::detect(sentence).unwrap_or(self.language)
     }
 
     /// Says who helps on the days a part-timer is not in.
@@ -357,6 +395,18 @@ impl Planner<'_> {
         Ok(())
     }
 
+    /// Whether a passage names a person of the policy (by name or address)
+    /// or whoever the templates would name.
+    fn names_someone(&self, passage: &str) -> bool {
+        let lower = passage.to_lowercase();
+        let named = |name: &str, email: &str| {
+            (!name.is_empty() && lower.contains(&name.to_lowercase()))
+                || (!email.is_empty() && lower.contains(&email.to_lowercase()))
+        };
+        self.policy.people.iter().any(|p| named(&p.name, &p.email))
+            || self.context.substitute.as_ref().is_some_and(|s| named(&s.name, &s.email))
+    }
+
     /// Whether the text already names whoever the templates would name.
     fn mentions_substitute(&self) -> bool {
         let lower = self.text.to_lowercase();
@@ -393,7 +443,9 @@ impl Planner<'_> {
             .collect();
         for span in spans {
             if self.claim(&span) {
-                let r = self.render("response_time")?;
+                let sentence = sentence_around(self.text, span.clone());
+                let language = self.language_of(&self.text[sentence]);
+                let r = self.render_in("response_time", language)?;
                 let find = self.text[span].to_string();
                 self.push(TextEdit::Replace {
                     rule: "response_time".into(),

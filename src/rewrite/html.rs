@@ -231,18 +231,20 @@ pub(crate) fn apply(html: &str, edits: &[TextEdit]) -> Result<Applied, RewriteEr
                 let at = scan.quote_at.or(scan.body_end).or(scan.html_end).unwrap_or(html.len());
                 splices.insert(at, paragraph(h))
             }
-            TextEdit::Replace { find, html: h, .. } => match folded.find(find) {
-                Some((start, end)) => {
+            // Every occurrence, as in the plain part.
+            TextEdit::Replace { find, html: h, .. } => {
+                let mut any = false;
+                for (start, end) in folded.find_all(find) {
                     let ranges: Vec<(usize, usize)> = scan
                         .nodes
                         .iter()
                         .filter(|n| editable(n) && n.start < end && start < n.end)
                         .map(|n| (n.start.max(start), n.end.min(end)))
                         .collect();
-                    splices.replace_many(&ranges, h)
+                    any |= splices.replace_many(&ranges, h);
                 }
-                None => false,
-            },
+                any
+            }
             TextEdit::InsertAfter { anchor, html: h, .. } => match folded.find(anchor) {
                 Some((_, end)) => match scan.nodes.iter().find(|n| n.start < end && end <= n.end) {
                     Some(node) => splices.insert(insert_after_at(&scan, node, limit), paragraph(h)),

@@ -47,13 +47,19 @@ impl Folded {
     /// Source range of the first occurrence of `needle`, compared with
     /// whitespace runs folded and outer whitespace ignored.
     pub(crate) fn find(&self, needle: &str) -> Option<(usize, usize)> {
+        self.find_all(needle).into_iter().next()
+    }
+
+    /// Source ranges of every non-overlapping occurrence of `needle`.
+    pub(crate) fn find_all(&self, needle: &str) -> Vec<(usize, usize)> {
         let needle = fold(needle);
         if needle.is_empty() {
-            return None;
+            return Vec::new();
         }
-        let start = self.text.find(&needle)?;
-        let end = start + needle.len() - 1;
-        Some((self.spans[start].0, self.spans[end].1))
+        self.text
+            .match_indices(&needle)
+            .map(|(start, _)| (self.spans[start].0, self.spans[start + needle.len() - 1].1))
+            .collect()
     }
 }
 

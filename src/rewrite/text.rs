@@ -35,10 +35,16 @@ pub(crate) fn apply(text: &str, edits: &[TextEdit]) -> Applied {
                 let at = first_content(&region);
                 splices.insert(at, format!("{}\n\n", paragraph(text)))
             }
-            TextEdit::Replace { find, text, .. } => match locate(&region, find) {
-                Some((start, end)) => splices.replace(start, end, paragraph(text)),
-                None => false,
-            },
+            // Every occurrence: a sentence the sender repeated is replaced
+            // everywhere, so a second gateway finds nothing left to change.
+            TextEdit::Replace { find, text, .. } => {
+                let replacement = paragraph(text);
+                let mut any = false;
+                for (start, end) in locate_all(&region, find) {
+                    any |= splices.replace(start, end, replacement.clone());
+                }
+                any
+            }
             TextEdit::InsertAfter { anchor, text, .. } => match locate(&region, anchor) {
                 Some((_, end)) => {
                     let at = paragraph_end(&region, end);
@@ -63,6 +69,23 @@ pub(crate) fn apply(text: &str, edits: &[TextEdit]) -> Applied {
     }
     out.push_str(history);
     Applied { text: out, applied, unapplied }
+}
+
+/// Every occurrence of `needle`, exact matches first, as for [`locate`].
+fn locate_all(region: &str, needle: &str) -> Vec<(usize, usize)> {
+    if needle.trim().is_empty() {
+        return Vec::new();
+    }
+    let exact: Vec<(usize, usize)> =
+        region.match_indices(needle).map(|(start, _)| (start, start + needle.len())).collect();
+    if !exact.is_empty() {
+        return exact;
+    }
+    let mut folded = Folded::default();
+    for (i, c) in region.char_indices() {
+        folded.push(c, (i, i + c.len_utf8()));
+    }
+    folded.find_all(needle)
 }
 
 /// Exact match first; the plan quotes the new text literally, so the folded
