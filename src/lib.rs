@@ -14,6 +14,7 @@
 //! - [`config`]: the service configuration of the relay and the milter.
 //! - [`smtp`]: the before-queue SMTP relay with the upstream in lockstep.
 //! - [`milter`]: the same engine behind the milter protocol for Postfix and Sendmail.
+//! - [`pipeline`]: what relay and milter do alike with a received message: engine with a time limit, metrics, audit, policy-file watch.
 //! - [`audit`]: writes, verifies and reports the hash-chained audit log.
 //! - [`cli`]: the `courtesy` subcommands that are not servers.
 //! - [`metrics`], [`admin`]: Prometheus metrics and the `/metrics`, `/healthz` endpoint of the servers.
@@ -29,6 +30,7 @@ pub mod engine;
 pub mod envelope;
 pub mod metrics;
 pub mod milter;
+pub mod pipeline;
 pub mod plan;
 pub mod policy;
 pub mod rewrite;
