@@ -64,7 +64,10 @@ pub async fn run_engine(
         }
         Ok(Err(join)) => {
             tracing::error!(error = %join, "engine panicked");
-            EngineRun { outcome: Outcome::failure(&context.policy, "engine panicked"), failed: true }
+            EngineRun {
+                outcome: Outcome::failure(&context.policy, "engine panicked"),
+                failed: true,
+            }
         }
         Err(_) => {
             tracing::error!(timeout = ?context.timeout, "engine timed out");
@@ -145,10 +148,7 @@ pub fn disposition_label(d: Disposition) -> &'static str {
 /// changes. `watch` says which file and how often to look, and is asked
 /// again each round so a reload that names another file or interval takes
 /// effect; an interval of zero ends the watch.
-pub async fn poll_policy_file(
-    watch: impl Fn() -> (Option<PathBuf>, Duration),
-    reload: impl Fn(),
-) {
+pub async fn poll_policy_file(watch: impl Fn() -> (Option<PathBuf>, Duration), reload: impl Fn()) {
     let mtime = |path: Option<PathBuf>| -> Option<SystemTime> {
         std::fs::metadata(path?).and_then(|m| m.modified()).ok()
     };
@@ -216,8 +216,8 @@ mod tests {
         let context =
             EngineContext { policy, options: EngineOptions::default(), timeout: Duration::ZERO };
         let original = Arc::new(b"From: a@b.example\r\nSubject: x\r\n\r\nhello\r\n".to_vec());
-        let run = run_engine(&context, &Envelope::new("a@b.example", ["c@d.example"]), &original)
-            .await;
+        let run =
+            run_engine(&context, &Envelope::new("a@b.example", ["c@d.example"]), &original).await;
         assert!(run.failed);
         assert_eq!(run.outcome.disposition, Disposition::Skipped);
     }
