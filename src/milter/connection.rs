@@ -74,9 +74,12 @@ async fn run<S: AsyncRead + AsyncWrite + Unpin>(
         let n = if session.in_transaction() {
             read.await
         } else {
+            // Bytes already waiting win over the drain, so a message whose
+            // first packet has arrived is still served.
             tokio::select! {
-                _ = drain.wait_for(|d| *d) => return Err("draining".into()),
+                biased;
                 n = read => n,
+                _ = drain.wait_for(|d| *d) => return Err("draining".into()),
             }
         };
         match n {

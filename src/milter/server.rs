@@ -233,6 +233,14 @@ impl Listener {
         }
     }
 
+    /// The TCP address, for `inet:` listeners (tests bind port 0).
+    pub fn local_addr(&self) -> Option<std::net::SocketAddr> {
+        match self {
+            Listener::Tcp(l) => l.local_addr().ok(),
+            Listener::Unix(..) => None,
+        }
+    }
+
     /// What the listener is bound to, for logs and tests.
     pub fn describe(&self) -> String {
         match self {
