@@ -225,6 +225,17 @@ impl Mta {
 
     /// Sends one message as Postfix does and collects the end-of-message replies.
     pub async fn message(&mut self, from: &str, rcpts: &[&str], raw: &[u8]) -> EndOfMessage {
+        self.message_chunked(from, rcpts, raw, 65535).await
+    }
+
+    /// Like [`Mta::message`] with body packets of `chunk` bytes.
+    pub async fn message_chunked(
+        &mut self,
+        from: &str,
+        rcpts: &[&str],
+        raw: &[u8],
+        chunk: usize,
+    ) -> EndOfMessage {
         self.send(b'D', b"Mi\0TESTQ1\0").await;
         self.event(b'M', format!("<{from}>\0").as_bytes(), 0x4000).await;
         for rcpt in rcpts {
@@ -241,8 +252,8 @@ impl Mta {
             self.event(b'L', &data, 0x80).await;
         }
         self.event(b'N', b"", 0x0004_0000).await;
-        for chunk in body.chunks(65535) {
-            self.event(b'B', chunk, 0x0008_0000).await;
+        for piece in body.chunks(chunk.clamp(1, 65535)) {
+            self.event(b'B', piece, 0x0008_0000).await;
         }
         self.send(b'E', b"").await;
         let mut end = EndOfMessage::default();
