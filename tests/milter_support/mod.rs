@@ -38,20 +38,21 @@ pub fn golden(name: &str) -> Vec<u8> {
 
 /// A configuration for tests: the example policy, an audit log in `dir`.
 pub fn config(dir: &Path) -> ServiceConfig {
-    let mut config = ServiceConfig::default();
-    config.policy = Some(repo("policies/example.yaml"));
-    config.policy_poll = Duration::ZERO;
-    config.shutdown_grace = Duration::from_secs(5);
-    config.audit = Some(courtesy::audit::AuditConfig {
-        dir: dir.join("audit"),
-        key_file: None,
-        diff: Default::default(),
-        rotate_daily: true,
-        rotate_bytes: 64 * 1024 * 1024,
-        on_failure: Default::default(),
-    });
-    config.milter = Some(MilterConfig { listen: "inet:127.0.0.1:0".into(), ..Default::default() });
-    config
+    ServiceConfig {
+        policy: Some(repo("policies/example.yaml")),
+        policy_poll: Duration::ZERO,
+        shutdown_grace: Duration::from_secs(5),
+        audit: Some(courtesy::audit::AuditConfig {
+            dir: dir.join("audit"),
+            key_file: None,
+            diff: Default::default(),
+            rotate_daily: true,
+            rotate_bytes: 64 * 1024 * 1024,
+            on_failure: Default::default(),
+        }),
+        milter: Some(MilterConfig { listen: "inet:127.0.0.1:0".into(), ..Default::default() }),
+        ..ServiceConfig::default()
+    }
 }
 
 pub struct MilterUnderTest {
@@ -277,11 +278,14 @@ impl Mta {
     }
 }
 
-/// Headers (name, value after the colon with folds as LF) and the body with CRLF.
-pub fn split(raw: &[u8]) -> (Vec<(Vec<u8>, Vec<u8>)>, Vec<u8>) {
+/// Header name and the value after the colon, folds as LF.
+pub type Field = (Vec<u8>, Vec<u8>);
+
+/// Headers and the body with CRLF.
+pub fn split(raw: &[u8]) -> (Vec<Field>, Vec<u8>) {
     let text = to_lf(raw);
     let end = find(&text, b"\n\n").map_or(text.len(), |i| i + 1);
-    let mut headers: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+    let mut headers: Vec<Field> = Vec::new();
     for line in text[..end].split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
         if matches!(line.first(), Some(b' ' | b'\t')) {
             let last = headers.last_mut().expect("continuation after a header");
