@@ -218,3 +218,42 @@ async fn drain_waits_for_a_message_in_progress() {
     assert_eq!(mta.read().await, None);
     tokio::time::timeout(Duration::from_secs(10), stopping).await.unwrap().unwrap();
 }
+
+#[tokio::test]
+async fn serves_a_unix_socket_and_removes_it_on_shutdown() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("milter.sock");
+    // A stale socket file from an earlier run is replaced.
+    drop(std::os::unix::net::UnixListener::bind(&path).unwrap());
+    let mut config = config(dir.path());
+    config.milter = Some(courtesy::config::MilterConfig {
+        listen: format!("unix:{}", path.display()),
+        ..Default::default()
+    });
+    let listener = courtesy::milter::Listener::bind(&config.milter()).await.unwrap();
+    let milter = courtesy::milter::Milter::new(config, None).unwrap();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(courtesy::milter::serve(milter, listener, async {
+        let _ = stop_rx.await;
+    }));
+
+    let mut stream = tokio::net::UnixStream::connect(&path).await.unwrap();
+    let mut packet = 13u32.to_be_bytes().to_vec();
+    packet.push(b'O');
+    packet.extend(6u32.to_be_bytes());
+    packet.extend(ALL_ACTIONS.to_be_bytes());
+    packet.extend(0u32.to_be_bytes());
+    stream.write_all(&packet).await.unwrap();
+    let mut head = [0u8; 5];
+    tokio::time::timeout(Duration::from_secs(10), stream.read_exact(&mut head))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(head[4], b'O', "negotiation reply over the Unix socket");
+    drop(stream);
+
+    let _ = stop_tx.send(());
+    tokio::time::timeout(Duration::from_secs(10), task).await.unwrap().unwrap();
+    assert!(!path.exists(), "socket file left behind");
+}
