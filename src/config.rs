@@ -142,12 +142,85 @@ impl Default for ServiceConfig {
     }
 }
 
-/// The `milter:` section.
-#[derive(Debug, Clone, Deserialize)]
+/// The `milter:` section (`courtesy milter`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MilterConfig {
-    /// Socket in Postfix notation: `inet:127.0.0.1:8891` or `unix:/run/courtesy/milter.sock`.
+    /// Socket in Postfix notation: `inet:HOST:PORT` or `unix:/path`.
+    /// Default `inet:127.0.0.1:8891`.
+    #[serde(default = "default_milter_listen")]
     pub listen: String,
+    /// Largest message the milter collects and rewrites, in bytes. A larger
+    /// message is let through unchanged (the MTA enforces its own size
+    /// limit). Default `52428800` (50 MiB).
+    #[serde(default = "default_max_message")]
+    pub max_message_size: u64,
+    /// Largest single milter packet accepted from the MTA. Postfix sends
+    /// body chunks of at most 64 KiB and headers up to `header_size_limit`
+    /// (100 KiB). Default `1048576` (1 MiB).
+    #[serde(default = "default_max_frame")]
+    pub max_frame_size: u32,
+    /// Simultaneous MTA connections; more are closed at once, and the MTA
+    /// applies its `milter_default_action`. Default 100.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    /// Wait for the MTA's next packet. Postfix keeps a milter connection
+    /// open for a whole SMTP session, so this must exceed its
+    /// `smtpd_timeout` (300 s). Default `10m`.
+    #[serde(default = "default_milter_read_timeout", with = "duration")]
+    pub read_timeout: Duration,
+}
+
+impl Default for MilterConfig {
+    fn default() -> Self {
+        MilterConfig {
+            listen: default_milter_listen(),
+            max_message_size: default_max_message(),
+            max_frame_size: default_max_frame(),
+            max_connections: default_max_connections(),
+            read_timeout: default_milter_read_timeout(),
+        }
+    }
+}
+
+/// Where the milter listens, parsed from [`MilterConfig::listen`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MilterSocket {
+    /// `inet:HOST:PORT`; `HOST` may be a bracketed IPv6 address.
+    Inet(SocketAddr),
+    /// `unix:/path` (also `local:/path`, as Sendmail writes it).
+    Unix(PathBuf),
+}
+
+impl MilterConfig {
+    /// Parses [`MilterConfig::listen`].
+    pub fn socket(&self) -> Result<MilterSocket, String> {
+        let text = self.listen.trim();
+        if let Some(path) = text.strip_prefix("unix:").or_else(|| text.strip_prefix("local:")) {
+            if path.is_empty() {
+                return Err("`unix:` needs a path, e.g. `unix:/run/courtesy/milter.sock`".into());
+            }
+            return Ok(MilterSocket::Unix(PathBuf::from(path)));
+        }
+        let Some(rest) = text.strip_prefix("inet:").or_else(|| text.strip_prefix("inet6:")) else {
+            return Err(format!(
+                "`{text}` is neither `inet:HOST:PORT` nor `unix:/path` (e.g. `inet:127.0.0.1:8891`)"
+            ));
+        };
+        // Sendmail writes `inet:PORT@HOST`; accept it too.
+        let rest = match rest.split_once('@') {
+            Some((port, host)) if host.contains(':') => format!("[{host}]:{port}"),
+            Some((port, host)) => format!("{host}:{port}"),
+            None => rest.to_string(),
+        };
+        let rest = match rest.strip_prefix("localhost:") {
+            Some(port) => format!("127.0.0.1:{port}"),
+            None => rest,
+        };
+        rest.parse::<SocketAddr>()
+            .map(MilterSocket::Inet)
+            .map_err(|_| format!("`{rest}` is not an address and port such as `127.0.0.1:8891`"))
+    }
 }
 
 /// The `smtp:` section: the before-queue relay.
@@ -385,6 +458,15 @@ fn default_auth_delay() -> Duration {
 fn default_max_message() -> u64 {
     50 * 1024 * 1024
 }
+fn default_milter_listen() -> String {
+    "inet:127.0.0.1:8891".into()
+}
+fn default_max_frame() -> u32 {
+    1024 * 1024
+}
+fn default_milter_read_timeout() -> Duration {
+    Duration::from_secs(600)
+}
 fn default_max_connections() -> usize {
     100
 }
@@ -474,6 +556,24 @@ impl ServiceConfig {
                 return Err(invalid(key, "must be longer than 0s".into()));
             }
         }
+        if let Some(milter) = &self.milter {
+            milter.socket().map_err(|m| invalid("milter.listen", m))?;
+            if milter.max_message_size < 1024 {
+                return Err(invalid("milter.max_message_size", "must be at least 1024".into()));
+            }
+            if milter.max_frame_size < 65_536 + 1 {
+                return Err(invalid(
+                    "milter.max_frame_size",
+                    "must be more than 65536 (the MTA sends body chunks of up to 64 KiB)".into(),
+                ));
+            }
+            if milter.max_connections == 0 {
+                return Err(invalid("milter.max_connections", "must be at least 1".into()));
+            }
+            if milter.read_timeout.is_zero() {
+                return Err(invalid("milter.read_timeout", "must be longer than 0s".into()));
+            }
+        }
         if let Some(auth) = &self.smtp.auth
             && self.smtp.tls.is_none()
         {
@@ -484,6 +584,11 @@ impl ServiceConfig {
             ));
         }
         Ok(())
+    }
+
+    /// The `milter:` section, or its defaults when the file has none.
+    pub fn milter(&self) -> MilterConfig {
+        self.milter.clone().unwrap_or_default()
     }
 
     /// The name used in the SMTP greeting.
@@ -583,6 +688,37 @@ mod tests {
         assert!(err.contains("max_data_line"), "{err}");
         let err = parse("engine_timeout: 5x\n").unwrap_err().to_string();
         assert!(err.contains("unknown unit"), "{err}");
+    }
+
+    #[test]
+    fn milter_section_defaults_and_sockets() {
+        let c = parse("").unwrap();
+        assert_eq!(
+            c.milter().socket().unwrap(),
+            MilterSocket::Inet("127.0.0.1:8891".parse().unwrap())
+        );
+        let c = parse("milter:\n  listen: unix:/run/c/m.sock\n  read_timeout: 30s\n").unwrap();
+        let m = c.milter();
+        assert_eq!(m.socket().unwrap(), MilterSocket::Unix("/run/c/m.sock".into()));
+        assert_eq!(m.read_timeout, Duration::from_secs(30));
+        assert_eq!(m.max_message_size, default_max_message());
+        let s = |l: &str| MilterConfig { listen: l.into(), ..Default::default() }.socket();
+        assert_eq!(
+            s("inet:[::1]:8891").unwrap(),
+            MilterSocket::Inet("[::1]:8891".parse().unwrap())
+        );
+        assert_eq!(
+            s("inet:8891@127.0.0.1").unwrap(),
+            MilterSocket::Inet("127.0.0.1:8891".parse().unwrap())
+        );
+        assert_eq!(
+            s("inet:localhost:25").unwrap(),
+            MilterSocket::Inet("127.0.0.1:25".parse().unwrap())
+        );
+        let err = parse("milter:\n  listen: tcp:1.2.3.4:5\n").unwrap_err().to_string();
+        assert!(err.contains("milter.listen"), "{err}");
+        let err = parse("milter:\n  max_frame_size: 100\n").unwrap_err().to_string();
+        assert!(err.contains("milter.max_frame_size"), "{err}");
     }
 
     #[test]

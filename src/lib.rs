@@ -16,6 +16,7 @@
 //! - [`dkim`]: keeps rewritten mail authentic: DKIM re-signing, ARC sealing, key generation.
 //! - [`smtp`]: the before-queue SMTP relay with the upstream in lockstep.
 //! - [`milter`]: the same engine behind the milter protocol for Postfix and Sendmail.
+//! - [`pipeline`]: what relay and milter do alike with a received message: engine with a time limit, metrics, audit, policy-file watch.
 //! - [`audit`]: writes, verifies and reports the hash-chained audit log.
 //! - [`cli`]: the `courtesy` subcommands that are not servers.
 //! - [`console`]: the management console in the browser (policy, preview, rewrites).
@@ -35,6 +36,7 @@ pub mod engine;
 pub mod envelope;
 pub mod metrics;
 pub mod milter;
+pub mod pipeline;
 pub mod plan;
 pub mod policy;
 pub mod rewrite;

@@ -1,13 +1,99 @@
-//! `courtesy milter`.
+//! `courtesy milter`: the milter for Postfix and Sendmail.
+//!
+//! Signals: SIGTERM and SIGINT drain (stop accepting, close idle MTA
+//! connections, let messages in progress finish within `shutdown_grace`);
+//! SIGHUP reloads the configuration file and the policy, keeping the
+//! running ones if the new ones do not validate.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+use anyhow::Context as _;
+
+use crate::config::ServiceConfig;
+use crate::milter::{Listener, Milter};
 
 /// Arguments of `courtesy milter`.
 #[derive(Debug, clap::Args)]
-pub struct MilterArgs {}
+pub struct MilterArgs {
+    /// Service configuration (YAML), the same file as the relay's; the
+    /// `milter:` section applies. Without it: listen on
+    /// inet:127.0.0.1:8891 and use policies/example.yaml.
+    #[arg(long, short = 'c', value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// The policy used when no configuration file is given.
+const DEFAULT_POLICY: &str = "policies/example.yaml";
 
 /// Runs `courtesy milter`.
 pub fn run(args: MilterArgs) -> anyhow::Result<ExitCode> {
-    let _ = args;
-    anyhow::bail!("courtesy milter is not available in this build")
+    let config = match &args.config {
+        Some(path) => match ServiceConfig::load(path) {
+            Ok(config) => config,
+            Err(e) => {
+                eprintln!("courtesy: {e}");
+                return Ok(ExitCode::from(super::EXIT_USAGE));
+            }
+        },
+        None => {
+            let mut config = ServiceConfig::default();
+            if Path::new(DEFAULT_POLICY).exists() {
+                config.policy = Some(PathBuf::from(DEFAULT_POLICY));
+            }
+            config
+        }
+    };
+    super::serve::init_logging(config.log_format);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(serve(config, args.config))
+}
+
+async fn serve(config: ServiceConfig, config_path: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let milter = match Milter::new(config.clone(), config_path) {
+        Ok(milter) => milter,
+        Err(e) => {
+            eprintln!("courtesy: {e}");
+            return Ok(ExitCode::from(super::EXIT_USAGE));
+        }
+    };
+    let listener = Listener::bind(&config.milter()).await?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    if let Some(addr) = config.admin {
+        let listener = crate::admin::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on admin {addr}"))?;
+        tracing::info!(%addr, "admin endpoint (/metrics, /healthz)");
+        let state =
+            crate::admin::AdminState { metrics: milter.metrics(), healthy: milter.healthy() };
+        let mut stop = stop_rx.clone();
+        tokio::spawn(async move {
+            let shutdown = async move {
+                let _ = stop.wait_for(|s| *s).await;
+            };
+            if let Err(e) = crate::admin::serve(listener, state, shutdown).await {
+                tracing::error!(error = %e, "admin endpoint failed");
+            }
+        });
+    }
+    spawn_reload_on_hangup(milter.clone())?;
+    crate::milter::serve(milter, listener, super::serve::wait_for_termination()).await;
+    let _ = stop_tx.send(true);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn spawn_reload_on_hangup(milter: std::sync::Arc<Milter>) -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hangup = signal(SignalKind::hangup()).context("cannot install the SIGHUP handler")?;
+    tokio::spawn(async move {
+        while hangup.recv().await.is_some() {
+            tracing::info!("SIGHUP: reloading");
+            // The error is logged by reload itself.
+            let _ = milter.reload();
+        }
+    });
+    Ok(())
 }

@@ -13,11 +13,12 @@ use super::data::DataError;
 use super::reply::{Failure, Reply};
 use super::server::{Relay, Settings};
 use super::upstream::Upstream;
-use crate::audit::{AuditSink, MessageEntry, OnAuditFailure, Verdict};
+use crate::audit::{OnAuditFailure, Verdict};
 use crate::config::EngineFailureAction;
-use crate::engine::{self, Disposition, Outcome};
+use crate::engine::Outcome;
 use crate::envelope::Envelope;
 use crate::metrics::Metrics;
+use crate::pipeline::{self, EngineContext};
 
 /// Processes and forwards one received message; returns the client's reply.
 pub(super) async fn deliver(
@@ -45,14 +46,14 @@ pub(super) async fn deliver(
     }
 
     let original = Arc::new(std::mem::take(message));
-    let (outcome, engine_failed) = run_engine(settings, envelope, &original).await;
-    Metrics::observe(&metrics.engine_seconds, started.elapsed());
-    metrics.message(if engine_failed { "failed" } else { disposition_label(outcome.disposition) });
-    for rule in &outcome.rules {
-        if outcome.disposition == Disposition::Rewritten {
-            metrics.rewrite(rule);
-        }
-    }
+    let context = EngineContext {
+        policy: Arc::clone(&settings.policy),
+        options: settings.engine.clone(),
+        timeout: settings.config.engine_timeout,
+    };
+    let run = pipeline::run_engine(&context, envelope, &original).await;
+    pipeline::count(&metrics, &run, started.elapsed());
+    let (outcome, engine_failed) = (run.outcome, run.failed);
 
     let reply = if engine_failed && settings.config.engine_failure == EngineFailureAction::Tempfail
     {
@@ -92,7 +93,7 @@ async fn forward(
     let outcome = Arc::new(outcome);
     let mut seq = None;
     if let Some(sink) = &audit {
-        match record_message(sink, settings, envelope, original, &outcome).await {
+        match pipeline::record_message(sink, &settings.policy, envelope, original, &outcome).await {
             Ok(s) => seq = Some(s),
             Err(e) => {
                 metrics.audit_failures.inc();
@@ -125,124 +126,7 @@ async fn forward(
         }
     };
     if let (Some(sink), Some(seq)) = (audit, seq) {
-        let written = tokio::task::spawn_blocking(move || sink.record_verdict(seq, &verdict)).await;
-        if !matches!(written, Ok(Ok(_))) {
-            metrics.audit_failures.inc();
-            tracing::error!(seq, "audit verdict not written");
-        }
+        pipeline::record_verdict(sink, &metrics, seq, verdict).await;
     }
     reply
-}
-
-async fn record_message(
-    sink: &Arc<dyn AuditSink>,
-    settings: &Arc<Settings>,
-    envelope: &Envelope,
-    original: &Arc<Vec<u8>>,
-    outcome: &Arc<Outcome>,
-) -> Result<u64, String> {
-    let sink = Arc::clone(sink);
-    let settings = Arc::clone(settings);
-    let envelope = envelope.clone();
-    let original = Arc::clone(original);
-    let outcome = Arc::clone(outcome);
-    tokio::task::spawn_blocking(move || {
-        let message_id = message_id(&original);
-        let entry = MessageEntry {
-            message_id: message_id.as_deref(),
-            envelope: &envelope,
-            outcome: &outcome,
-            original: &original,
-            policy: &settings.policy,
-        };
-        sink.record_message(&entry).map_err(|e| e.to_string())
-    })
-    .await
-    .map_err(|e| format!("audit task failed: {e}"))?
-}
-
-/// Runs the engine on a blocking thread with a time limit. A panic or a
-/// timeout becomes a failure outcome (`true` in the second field); the
-/// original bytes stay available because the task only holds a clone of
-/// the `Arc`.
-async fn run_engine(
-    settings: &Arc<Settings>,
-    envelope: &Envelope,
-    original: &Arc<Vec<u8>>,
-) -> (Outcome, bool) {
-    let task = {
-        let settings = Arc::clone(settings);
-        let envelope = envelope.clone();
-        let original = Arc::clone(original);
-        tokio::task::spawn_blocking(move || {
-            engine::process(&original, &envelope, &settings.policy, &settings.engine)
-        })
-    };
-    match tokio::time::timeout(settings.config.engine_timeout, task).await {
-        Ok(Ok(outcome)) => {
-            let failed =
-                matches!(outcome.skipped(), Some(crate::classify::SkipReason::EngineFailure(_)));
-            (outcome, failed)
-        }
-        Ok(Err(join)) => {
-            tracing::error!(error = %join, "engine panicked");
-            (Outcome::failure(&settings.policy, "engine panicked"), true)
-        }
-        Err(_) => {
-            tracing::error!(timeout = ?settings.config.engine_timeout, "engine timed out");
-            (Outcome::failure(&settings.policy, "engine timed out"), true)
-        }
-    }
-}
-
-fn disposition_label(d: Disposition) -> &'static str {
-    match d {
-        Disposition::Untouched => "untouched",
-        Disposition::Rewritten => "rewritten",
-        Disposition::Observed => "observed",
-        Disposition::Skipped => "skipped",
-    }
-}
-
-/// The `Message-ID` header value, found without a full parse.
-fn message_id(message: &[u8]) -> Option<String> {
-    let header_end =
-        find(message, b"\r\n\r\n").or_else(|| find(message, b"\n\n")).unwrap_or(message.len());
-    let headers = &message[..header_end];
-    let mut lines = headers.split(|&b| b == b'\n').peekable();
-    while let Some(line) = lines.next() {
-        let Some(colon) = line.iter().position(|&b| b == b':') else { continue };
-        if !line[..colon].eq_ignore_ascii_case(b"message-id") {
-            continue;
-        }
-        let mut value = String::from_utf8_lossy(&line[colon + 1..]).trim().to_string();
-        // Folded continuation lines.
-        while let Some(next) =
-            lines.peek().filter(|l| l.first().is_some_and(|b| *b == b' ' || *b == b'\t'))
-        {
-            value.push_str(String::from_utf8_lossy(next).trim());
-            lines.next();
-        }
-        return Some(value);
-    }
-    None
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn finds_message_id_folded_or_not() {
-        assert_eq!(
-            message_id(b"From: a\r\nMessage-ID: <x@y>\r\n\r\nbody").as_deref(),
-            Some("<x@y>")
-        );
-        assert_eq!(message_id(b"message-id:\r\n <x@y>\r\nTo: b\r\n\r\n").as_deref(), Some("<x@y>"));
-        assert_eq!(message_id(b"From: a\r\n\r\nMessage-ID: <in-body>\r\n"), None);
-    }
 }

@@ -16,7 +16,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
@@ -344,22 +344,13 @@ fn is_allowed(settings: &Settings, ip: IpAddr) -> bool {
 
 /// Reloads when the policy file's modification time changes.
 async fn poll_policy(relay: Arc<Relay>) {
-    let mtime = |relay: &Relay| -> Option<SystemTime> {
-        let path = relay.settings().config.policy.clone()?;
-        std::fs::metadata(path).and_then(|m| m.modified()).ok()
+    let settings = || {
+        let s = relay.settings();
+        (s.config.policy.clone(), s.config.policy_poll)
     };
-    let mut seen = mtime(&relay);
-    loop {
-        let every = relay.settings().config.policy_poll;
-        if every.is_zero() {
-            return;
-        }
-        tokio::time::sleep(every).await;
-        let now = mtime(&relay);
-        if now != seen {
-            seen = now;
-            tracing::info!("policy file changed, reloading");
-            let _ = relay.reload();
-        }
-    }
+    crate::pipeline::poll_policy_file(settings, || {
+        // The error is logged by reload itself.
+        let _ = relay.reload();
+    })
+    .await;
 }

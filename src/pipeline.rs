@@ -1,0 +1,224 @@
+//! What the relay and the milter do identically once a whole message is in
+//! hand: run the engine off the async threads with a time limit, count the
+//! outcome, write the audit record and its verdict, and watch the policy
+//! file for changes.
+//!
+//! The front ends differ only in how they receive the message and how they
+//! hand back the result (an upstream `DATA` for the relay, modification
+//! actions for the milter), so that part stays in `smtp` and `milter`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use crate::audit::{AuditSink, MessageEntry, Verdict};
+use crate::classify::SkipReason;
+use crate::engine::{self, Disposition, EngineOptions, Outcome};
+use crate::envelope::Envelope;
+use crate::metrics::Metrics;
+use crate::policy::Policy;
+
+/// What one message is processed with; taken once per message so a reload
+/// in the middle of it does not mix two policies.
+#[derive(Debug, Clone)]
+pub struct EngineContext {
+    /// The policy in force.
+    pub policy: Arc<Policy>,
+    /// Engine options derived from the configuration.
+    pub options: EngineOptions,
+    /// Longest the engine may work on the message.
+    pub timeout: Duration,
+}
+
+/// The engine's result for one message.
+#[derive(Debug)]
+pub struct EngineRun {
+    /// What the engine decided (a failure outcome when it failed).
+    pub outcome: Outcome,
+    /// Whether the engine failed, panicked or timed out; the caller then
+    /// applies the configured `engine_failure` action.
+    pub failed: bool,
+}
+
+/// Runs the engine on a blocking thread with a time limit. A panic or a
+/// timeout becomes a failure outcome; the original bytes stay available
+/// because the task only holds a clone of the `Arc`. A timed-out engine
+/// thread runs on to its end, but its result is dropped.
+pub async fn run_engine(
+    context: &EngineContext,
+    envelope: &Envelope,
+    original: &Arc<Vec<u8>>,
+) -> EngineRun {
+    let task = {
+        let context = context.clone();
+        let envelope = envelope.clone();
+        let original = Arc::clone(original);
+        tokio::task::spawn_blocking(move || {
+            engine::process(&original, &envelope, &context.policy, &context.options)
+        })
+    };
+    match tokio::time::timeout(context.timeout, task).await {
+        Ok(Ok(outcome)) => {
+            let failed = matches!(outcome.skipped(), Some(SkipReason::EngineFailure(_)));
+            EngineRun { outcome, failed }
+        }
+        Ok(Err(join)) => {
+            tracing::error!(error = %join, "engine panicked");
+            EngineRun {
+                outcome: Outcome::failure(&context.policy, "engine panicked"),
+                failed: true,
+            }
+        }
+        Err(_) => {
+            tracing::error!(timeout = ?context.timeout, "engine timed out");
+            EngineRun {
+                outcome: Outcome::failure(&context.policy, "engine timed out"),
+                failed: true,
+            }
+        }
+    }
+}
+
+/// Counts a processed message: its disposition (`failed` for engine
+/// failures), the engine time, and the rules of a rewrite that goes out.
+pub fn count(metrics: &Metrics, run: &EngineRun, engine_time: Duration) {
+    Metrics::observe(&metrics.engine_seconds, engine_time);
+    metrics.message(if run.failed { "failed" } else { disposition_label(run.outcome.disposition) });
+    if run.outcome.disposition == Disposition::Rewritten {
+        for rule in &run.outcome.rules {
+            metrics.rewrite(rule);
+        }
+    }
+}
+
+/// Writes the decision record on a blocking thread; returns its sequence number.
+pub async fn record_message(
+    sink: &Arc<dyn AuditSink>,
+    policy: &Arc<Policy>,
+    envelope: &Envelope,
+    original: &Arc<Vec<u8>>,
+    outcome: &Arc<Outcome>,
+) -> Result<u64, String> {
+    let sink = Arc::clone(sink);
+    let policy = Arc::clone(policy);
+    let envelope = envelope.clone();
+    let original = Arc::clone(original);
+    let outcome = Arc::clone(outcome);
+    tokio::task::spawn_blocking(move || {
+        let message_id = message_id(&original);
+        let entry = MessageEntry {
+            message_id: message_id.as_deref(),
+            envelope: &envelope,
+            outcome: &outcome,
+            original: &original,
+            policy: &policy,
+        };
+        sink.record_message(&entry).map_err(|e| e.to_string())
+    })
+    .await
+    .map_err(|e| format!("audit task failed: {e}"))?
+}
+
+/// Writes the verdict for record `seq`; a failure is logged and counted,
+/// because the message itself has already gone its way.
+pub async fn record_verdict(
+    sink: Arc<dyn AuditSink>,
+    metrics: &Metrics,
+    seq: u64,
+    verdict: Verdict,
+) {
+    let written = tokio::task::spawn_blocking(move || sink.record_verdict(seq, &verdict)).await;
+    if !matches!(written, Ok(Ok(_))) {
+        metrics.audit_failures.inc();
+        tracing::error!(seq, "audit verdict not written");
+    }
+}
+
+/// The metrics label of a disposition.
+pub fn disposition_label(d: Disposition) -> &'static str {
+    match d {
+        Disposition::Untouched => "untouched",
+        Disposition::Rewritten => "rewritten",
+        Disposition::Observed => "observed",
+        Disposition::Skipped => "skipped",
+    }
+}
+
+/// Calls `reload` whenever the modification time of the policy file
+/// changes. `watch` says which file and how often to look, and is asked
+/// again each round so a reload that names another file or interval takes
+/// effect; an interval of zero ends the watch.
+pub async fn poll_policy_file(watch: impl Fn() -> (Option<PathBuf>, Duration), reload: impl Fn()) {
+    let mtime = |path: Option<PathBuf>| -> Option<SystemTime> {
+        std::fs::metadata(path?).and_then(|m| m.modified()).ok()
+    };
+    let mut seen = mtime(watch().0);
+    loop {
+        let (path, every) = watch();
+        if every.is_zero() {
+            return;
+        }
+        tokio::time::sleep(every).await;
+        let now = mtime(path);
+        if now != seen {
+            seen = now;
+            tracing::info!("policy file changed, reloading");
+            reload();
+        }
+    }
+}
+
+/// The `Message-ID` header value, found without a full parse.
+pub fn message_id(message: &[u8]) -> Option<String> {
+    let header_end =
+        find(message, b"\r\n\r\n").or_else(|| find(message, b"\n\n")).unwrap_or(message.len());
+    let headers = &message[..header_end];
+    let mut lines = headers.split(|&b| b == b'\n').peekable();
+    while let Some(line) = lines.next() {
+        let Some(colon) = line.iter().position(|&b| b == b':') else { continue };
+        if !line[..colon].eq_ignore_ascii_case(b"message-id") {
+            continue;
+        }
+        let mut value = String::from_utf8_lossy(&line[colon + 1..]).trim().to_string();
+        // Folded continuation lines.
+        while let Some(next) =
+            lines.peek().filter(|l| l.first().is_some_and(|b| *b == b' ' || *b == b'\t'))
+        {
+            value.push_str(String::from_utf8_lossy(next).trim());
+            lines.next();
+        }
+        return Some(value);
+    }
+    None
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_message_id_folded_or_not() {
+        assert_eq!(
+            message_id(b"From: a\r\nMessage-ID: <x@y>\r\n\r\nbody").as_deref(),
+            Some("<x@y>")
+        );
+        assert_eq!(message_id(b"message-id:\r\n <x@y>\r\nTo: b\r\n\r\n").as_deref(), Some("<x@y>"));
+        assert_eq!(message_id(b"From: a\r\n\r\nMessage-ID: <in-body>\r\n"), None);
+    }
+
+    #[tokio::test]
+    async fn a_zero_timeout_is_an_engine_failure() {
+        let policy = Arc::new(crate::policy::example().policy);
+        let context =
+            EngineContext { policy, options: EngineOptions::default(), timeout: Duration::ZERO };
+        let original = Arc::new(b"From: a@b.example\r\nSubject: x\r\n\r\nhello\r\n".to_vec());
+        let run =
+            run_engine(&context, &Envelope::new("a@b.example", ["c@d.example"]), &original).await;
+        assert!(run.failed);
+        assert_eq!(run.outcome.disposition, Disposition::Skipped);
+    }
+}
