@@ -155,12 +155,15 @@ async fn shutdown_lets_a_transaction_finish_and_turns_idle_sessions_away() {
     assert_eq!(up.messages().len(), 1);
 }
 
+/// The smallest policy the loader accepts: the fixed core keys.
+const MINIMAL_POLICY: &str = "version: 1\norganisation:\n  name: Firm\n  domains: [firm.example]\n";
+
 #[tokio::test]
 async fn policy_reload_failure_keeps_the_old_policy() {
     let up = upstream(Script::default()).await;
     let dir = tempfile::tempdir().unwrap();
     let policy = dir.path().join("policy.yaml");
-    std::fs::write(&policy, "version: 1\n").unwrap();
+    std::fs::write(&policy, MINIMAL_POLICY).unwrap();
     let mut config = config_for(up.addr);
     config.policy = Some(policy.clone());
     let relay = start_relay_in(config, dir).await;
@@ -168,7 +171,7 @@ async fn policy_reload_failure_keeps_the_old_policy() {
     std::fs::write(&policy, "version: [unclosed\n").unwrap();
     assert!(relay.relay.reload().is_err());
     assert!(std::sync::Arc::ptr_eq(&before.policy, &relay.relay.settings().policy));
-    std::fs::write(&policy, "version: 1\n").unwrap();
+    std::fs::write(&policy, MINIMAL_POLICY).unwrap();
     relay.relay.reload().unwrap();
     assert!(!std::sync::Arc::ptr_eq(&before.policy, &relay.relay.settings().policy));
     let metrics = relay.relay.metrics().render();
