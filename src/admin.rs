@@ -48,11 +48,20 @@ pub async fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> 
     tokio::net::TcpListener::bind(addr).await
 }
 
-/// Serves until `shutdown` completes.
+/// Serves until `shutdown` completes. With a console, it is mounted under
+/// `/console` on the same address.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AdminState,
+    console: Option<crate::console::ConsoleState>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    let mut app = router(state);
+    if let Some(console) = console {
+        app = app.nest("/console", crate::console::router(console));
+    }
+    // Connect info lets the console limit failed logins per client address.
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
 }

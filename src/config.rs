@@ -121,6 +121,9 @@ pub struct ServiceConfig {
     /// The milter (`courtesy milter`).
     #[serde(default)]
     pub milter: Option<MilterConfig>,
+    /// The management console on the admin address. Default: off.
+    #[serde(default)]
+    pub console: Option<crate::console::config::ConsoleConfig>,
 }
 
 impl Default for ServiceConfig {
@@ -138,6 +141,7 @@ impl Default for ServiceConfig {
             shutdown_grace: default_grace(),
             smtp: SmtpConfig::default(),
             milter: None,
+            console: None,
         }
     }
 }

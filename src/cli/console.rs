@@ -112,3 +112,32 @@ async fn shutdown_signal() {
         let _ = tokio::signal::ctrl_c().await;
     }
 }
+
+/// The console for a running relay or milter, mounted on its admin address
+/// when the service configuration enables it; `None` when it does not.
+pub(crate) fn for_admin(
+    config: &ServiceConfig,
+    admin: SocketAddr,
+    reader: source::PolicyReader,
+) -> anyhow::Result<Option<ConsoleState>> {
+    let Some(section) = config.console.clone().filter(|c| c.enabled) else {
+        return Ok(None);
+    };
+    section.check_listen(admin).map_err(anyhow::Error::msg)?;
+    let users = match &section.users_file {
+        Some(path) => Some(Users::load(path)?),
+        None => None,
+    };
+    let options = ConsoleOptions {
+        audit: config.audit.clone(),
+        users,
+        secure_cookies: section.secure_cookies,
+        base_path: "/console".to_string(),
+        rewrites_shown: section.rewrites_shown,
+        engine: EngineOptions {
+            observe_only: config.mode == crate::config::Mode::Observe,
+            instance: config.instance.clone(),
+        },
+    };
+    Ok(Some(ConsoleState::new(reader, options)?))
+}

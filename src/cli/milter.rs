@@ -69,12 +69,20 @@ async fn serve(config: ServiceConfig, config_path: Option<PathBuf>) -> anyhow::R
         tracing::info!(%addr, "admin endpoint (/metrics, /healthz)");
         let state =
             crate::admin::AdminState { metrics: milter.metrics(), healthy: milter.healthy() };
+        let live = milter.clone();
+        let reader: crate::console::source::PolicyReader = std::sync::Arc::new(move || {
+            crate::console::source::PolicyStatus::live(live.settings().engine.policy.clone())
+        });
+        let console = super::console::for_admin(&config, addr, reader)?;
+        if console.is_some() {
+            tracing::info!(%addr, "management console at /console");
+        }
         let mut stop = stop_rx.clone();
         tokio::spawn(async move {
             let shutdown = async move {
                 let _ = stop.wait_for(|s| *s).await;
             };
-            if let Err(e) = crate::admin::serve(listener, state, shutdown).await {
+            if let Err(e) = crate::admin::serve(listener, state, console, shutdown).await {
                 tracing::error!(error = %e, "admin endpoint failed");
             }
         });

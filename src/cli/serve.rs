@@ -83,12 +83,20 @@ async fn serve(config: ServiceConfig, config_path: Option<PathBuf>) -> anyhow::R
             .with_context(|| format!("cannot listen on admin {addr}"))?;
         tracing::info!(%addr, "admin endpoint (/metrics, /healthz)");
         let state = crate::admin::AdminState { metrics: relay.metrics(), healthy: relay.healthy() };
+        let live = relay.clone();
+        let reader: crate::console::source::PolicyReader = std::sync::Arc::new(move || {
+            crate::console::source::PolicyStatus::live(live.settings().policy.clone())
+        });
+        let console = super::console::for_admin(&config, addr, reader)?;
+        if console.is_some() {
+            tracing::info!(%addr, "management console at /console");
+        }
         let mut stop = stop_rx.clone();
         tokio::spawn(async move {
             let shutdown = async move {
                 let _ = stop.wait_for(|s| *s).await;
             };
-            if let Err(e) = crate::admin::serve(listener, state, shutdown).await {
+            if let Err(e) = crate::admin::serve(listener, state, console, shutdown).await {
                 tracing::error!(error = %e, "admin endpoint failed");
             }
         });
