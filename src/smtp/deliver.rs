@@ -161,15 +161,8 @@ async fn record_message(
     .map_err(|e| format!("audit task failed: {e}"))?
 }
 
-/// Messages up to this size run the engine on the connection's own task.
-/// Ordinary mail of this size takes the engine well under a millisecond,
-/// while handing it to a blocking thread and back costs two thread wake-ups
-/// per message, which on a busy machine is most of the relay's added latency.
-const INLINE_ENGINE_MAX: usize = 16 * 1024;
-
-/// Runs the engine: small messages inline (a panic still becomes a failure
-/// outcome), larger ones on a blocking thread with a time limit. A panic or
-/// a timeout becomes a failure outcome (`true` in the second field); the
+/// Runs the engine on a blocking thread with a time limit. A panic or a
+/// timeout becomes a failure outcome (`true` in the second field); the
 /// original bytes stay available because the task only holds a clone of
 /// the `Arc`.
 async fn run_engine(
@@ -177,24 +170,6 @@ async fn run_engine(
     envelope: &Envelope,
     original: &Arc<Vec<u8>>,
 ) -> (Outcome, bool) {
-    if original.len() <= INLINE_ENGINE_MAX {
-        let run = std::panic::AssertUnwindSafe(|| {
-            engine::process(original, envelope, &settings.policy, &settings.engine)
-        });
-        return match std::panic::catch_unwind(run) {
-            Ok(outcome) => {
-                let failed = matches!(
-                    outcome.skipped(),
-                    Some(crate::classify::SkipReason::EngineFailure(_))
-                );
-                (outcome, failed)
-            }
-            Err(_) => {
-                tracing::error!("engine panicked");
-                (Outcome::failure(&settings.policy, "engine panicked"), true)
-            }
-        };
-    }
     let task = {
         let settings = Arc::clone(settings);
         let envelope = envelope.clone();
