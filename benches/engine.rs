@@ -17,7 +17,7 @@ fn plain_5k() -> Vec<u8> {
     let sentence = "Hierbij ontvangt u de stukken voor de jaarrekening; wilt u ze controleren en ondertekend terugsturen? ";
     while body.len() < 5 * 1024 {
         body.push_str(sentence);
-        if body.len() % 3 == 0 {
+        if body.len().is_multiple_of(3) {
             body.push('\n');
         }
         body.push('\n');
