@@ -7,7 +7,7 @@ use std::hint::black_box;
 use std::path::Path;
 
 use base64::Engine as _;
-use courtesy::engine::{self, EngineOptions};
+use courtesy::engine::{self, Disposition, EngineOptions};
 use courtesy::envelope::Envelope;
 use courtesy::policy;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -79,6 +79,34 @@ fn team_signature_long_thread() -> Vec<u8> {
     .into_bytes()
 }
 
+/// A 5 KB reply from a shared team address, signed by a named member above
+/// the quoted question: ordinary team mail that goes through sign-off
+/// detection and must come out unchanged.
+fn team_reply_named_5k() -> Vec<u8> {
+    let mut body = String::from(
+        "Beste mevrouw Jansen,\r\n\r\nDank voor uw vraag over de voorlopige aanslag inkomstenbelasting 2025.\r\n",
+    );
+    let paragraph = "Wij hebben de gegevens die u stuurde verwerkt in de aangifte. De hypotheekrente en de \
+                     giften zijn volledig meegenomen; voor de zorgkosten ontbreekt nog een specificatie van de apotheek.\r\n\r\n";
+    while body.len() < 3 * 1024 {
+        body.push_str(paragraph);
+    }
+    body.push_str("Met vriendelijke groet,\r\n\r\nFemke de Vries\r\nTeam Aangifte\r\nHoekstra Belastingadviseurs\r\n\r\n");
+    body.push_str("Op 12 nov. 2025 om 09:41 schreef Anna Jansen <anna.jansen@example.nl>:\r\n");
+    while body.len() < 5 * 1024 {
+        body.push_str(
+            "> Kunt u mij laten weten of de zorgkosten nog aftrekbaar zijn dit jaar?\r\n",
+        );
+    }
+    format!(
+        "From: Team Aangifte <aangifte@hoekstra-advies.nl>\r\nTo: Anna Jansen <anna.jansen@example.nl>\r\n\
+         Subject: Re: Voorlopige aanslag 2025\r\nDate: Thu, 13 Nov 2025 14:20:00 +0100\r\n\
+         Message-ID: <t1@hoekstra-advies.nl>\r\nIn-Reply-To: <q1@example.nl>\r\n\
+         MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}"
+    )
+    .into_bytes()
+}
+
 fn bench_engine(c: &mut Criterion) {
     let policy =
         policy::load_file(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/policies/example.yaml")))
@@ -90,7 +118,7 @@ fn bench_engine(c: &mut Criterion) {
         "/tests/golden/outlook-oof-nl-windows1252.eml"
     ))
     .expect("golden Outlook message");
-    let cases: [(&str, Vec<u8>, Envelope); 5] = [
+    let cases: [(&str, Vec<u8>, Envelope); 6] = [
         (
             "passthrough_text_5k",
             plain_5k(),
@@ -107,6 +135,11 @@ fn bench_engine(c: &mut Criterion) {
             Envelope::new("maarten@hoekstra-advies.nl", ["piet@voorbeeld.nl"]),
         ),
         (
+            "signoff_team_reply_named_5k",
+            team_reply_named_5k(),
+            Envelope::new("aangifte@hoekstra-advies.nl", ["anna.jansen@example.nl"]),
+        ),
+        (
             "rewrite_outlook_oof",
             outlook,
             Envelope::new("maarten@hoekstra-advies.nl", ["piet@bakkerij-degroot.nl"]),
@@ -117,6 +150,17 @@ fn bench_engine(c: &mut Criterion) {
             Envelope::new("incasso@hoekstra-advies.nl", ["jan.bakker@example.nl"]),
         ),
     ];
+    // The workload must be what its name says: a pass-through that got
+    // rewritten (or a rewrite that passed) would measure the wrong path.
+    for (name, raw, envelope) in &cases {
+        let outcome = engine::process(raw, envelope, &policy, &options);
+        let expected = if name.starts_with("rewrite_") {
+            Disposition::Rewritten
+        } else {
+            Disposition::Untouched
+        };
+        assert_eq!(outcome.disposition, expected, "{name}: {:?}", outcome.classification);
+    }
     let mut group = c.benchmark_group("engine");
     for (name, raw, envelope) in &cases {
         group.throughput(Throughput::Bytes(raw.len() as u64));

@@ -32,6 +32,11 @@ static DETECTOR: LazyLock<LanguageDetector> = LazyLock::new(|| {
     .build()
 });
 
+/// Loads the language models now instead of at the first detection.
+pub(crate) fn warm_up() {
+    LazyLock::force(&DETECTOR);
+}
+
 /// The language of `text`, or `None` when it cannot be told with confidence.
 pub(crate) fn detect(text: &str) -> Option<Language> {
     let mut end = text.len().min(MAX_BYTES);

@@ -151,6 +151,12 @@ impl Classification {
     }
 }
 
+/// Loads the detection models that are otherwise built on first use, so a
+/// long-running service does not pay for it inside the first message.
+pub fn warm_up() {
+    language::warm_up();
+}
+
 /// Classifies a parsed message for a sender.
 ///
 /// `sender` is the envelope sender (or `From:` when the envelope is empty);

@@ -256,6 +256,9 @@ pub async fn serve(
     listeners: Vec<TcpListener>,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), RelayError> {
+    // The language models load on first use (a few hundred milliseconds);
+    // load them now, off the runtime, rather than inside the first rewrite.
+    tokio::task::spawn_blocking(crate::classify::warm_up);
     let (drain_tx, drain_rx) = watch::channel(false);
     let tracker = TaskTracker::new();
     let permits = Arc::new(Semaphore::new(relay.settings().config.smtp.limits.max_connections));
