@@ -432,6 +432,9 @@ impl Default for Limits {
     }
 }
 
+/// Environment variable that overrides `instance` (Kubernetes sets it to the pod name).
+pub const INSTANCE_ENV: &str = "COURTESY_INSTANCE";
+
 fn default_instance() -> String {
     "courtesy".into()
 }
@@ -498,7 +501,20 @@ impl ServiceConfig {
     pub fn load(path: &Path) -> Result<ServiceConfig, ConfigError> {
         let text = std::fs::read_to_string(path)
             .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
-        Self::parse(&text, path)
+        let mut config = Self::parse(&text, path)?;
+        config.instance_from(std::env::var(INSTANCE_ENV).ok().as_deref(), path)?;
+        Ok(config)
+    }
+
+    /// Replaces the instance name with the value of [`INSTANCE_ENV`] when it
+    /// is set and not empty. Replicas of one deployment share a config file
+    /// but each needs a name of its own: its audit chain and trace header.
+    pub fn instance_from(&mut self, value: Option<&str>, path: &Path) -> Result<(), ConfigError> {
+        if let Some(name) = value.map(str::trim).filter(|v| !v.is_empty()) {
+            self.instance = name.to_string();
+            self.validate(path)?;
+        }
+        Ok(())
     }
 
     /// Parses and validates configuration text; `path` only labels errors.
@@ -748,5 +764,18 @@ mod deploy_example {
         let config = super::ServiceConfig::parse(&text, &path).unwrap();
         assert_eq!(config.smtp.listen[0].port(), 10025);
         assert!(config.audit.is_some());
+    }
+
+    #[test]
+    fn instance_comes_from_the_environment_when_set() {
+        let path = std::path::Path::new("courtesy.yaml");
+        let mut c = crate::config::ServiceConfig::parse("instance: shared\n", path).unwrap();
+        c.instance_from(None, path).unwrap();
+        assert_eq!(c.instance, "shared");
+        c.instance_from(Some("  "), path).unwrap();
+        assert_eq!(c.instance, "shared");
+        c.instance_from(Some("courtesy-1"), path).unwrap();
+        assert_eq!(c.instance, "courtesy-1");
+        assert!(c.instance_from(Some("bad name/../x"), path).is_err());
     }
 }

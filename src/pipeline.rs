@@ -49,6 +49,15 @@ pub async fn run_engine(
     envelope: &Envelope,
     original: &Arc<Vec<u8>>,
 ) -> EngineRun {
+    // A zero budget is spent before the engine starts; checking it here keeps
+    // the outcome independent of how fast the blocking pool happens to be.
+    if context.timeout.is_zero() {
+        tracing::error!("engine timed out (no time allowed)");
+        return EngineRun {
+            outcome: Outcome::failure(&context.policy, "engine timed out"),
+            failed: true,
+        };
+    }
     let task = {
         let context = context.clone();
         let envelope = envelope.clone();

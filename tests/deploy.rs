@@ -223,7 +223,7 @@ fn systemd_configs_match_their_units() {
             .collect();
         assert!(!used.is_empty(), "{config} reads no credential");
         assert!(used.is_subset(&loaded), "{config} reads {used:?}, {unit} loads {loaded:?}");
-        assert_eq!(cfg["limits"]["drain_grace"], "30s", "{config}");
+        assert_eq!(cfg["shutdown_grace"], "30s", "{config}");
         assert!(cfg["audit"]["dir"].as_str().is_some_and(|d| d.starts_with("/var/lib/courtesy/")));
         assert!(cfg["policy"].as_str().is_some_and(|p| p.starts_with("/etc/courtesy/")));
     }
@@ -308,7 +308,7 @@ fn containerfile_builds_in_stages_and_runs_unprivileged() {
         .filter(|(op, _)| op == "EXPOSE")
         .flat_map(|(_, a)| a.split_whitespace())
         .collect();
-    assert_eq!(exposed, BTreeSet::from(["2525", "8025", "9925"]));
+    assert_eq!(exposed, BTreeSet::from(["2525", "8891", "9925"]));
     assert!(runtime.contains(&("VOLUME".into(), r#"["/var/lib/courtesy/audit"]"#.into())));
     let entry = runtime.iter().find(|(op, _)| op == "ENTRYPOINT").expect("ENTRYPOINT");
     assert!(entry.1.starts_with('['), "exec form, so SIGTERM reaches courtesy: {}", entry.1);
@@ -560,5 +560,27 @@ fn ci_script_is_strict_executable_bash() {
     if let Some(bash) = tool("bash", None, &["/bin/bash"]) {
         let out = run(Command::new(bash).arg("-n").arg(&path));
         assert!(out.status.success(), "bash -n .ci/run: {}", text(&out.stderr));
+    }
+}
+
+// ---------------------------------------------------------------- configs --
+
+/// Every service configuration shipped in deploy/ is one the program accepts:
+/// a key renamed in the code cannot leave admins with a file that refuses to
+/// start.
+#[test]
+fn shipped_service_configs_load() {
+    for rel in [
+        "deploy/courtesy.yaml",
+        "deploy/systemd/courtesy.yaml",
+        "deploy/systemd/courtesy-milter.yaml",
+        "deploy/container/courtesy.yaml",
+        "deploy/kubernetes/courtesy.yaml",
+    ] {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
+        let text = read(rel);
+        if let Err(e) = courtesy::config::ServiceConfig::parse(&text, &path) {
+            panic!("{rel} does not load: {e}");
+        }
     }
 }
