@@ -121,6 +121,9 @@ pub struct ServiceConfig {
     /// The milter (`courtesy milter`).
     #[serde(default)]
     pub milter: Option<MilterConfig>,
+    /// People from LDAP or CSV exports (`docs/DIRECTORY.md`). Default: none.
+    #[serde(default)]
+    pub directory: Option<crate::directory::DirectoryConfig>,
 }
 
 impl Default for ServiceConfig {
@@ -138,6 +141,7 @@ impl Default for ServiceConfig {
             shutdown_grace: default_grace(),
             smtp: SmtpConfig::default(),
             milter: None,
+            directory: None,
         }
     }
 }
@@ -473,6 +477,9 @@ impl ServiceConfig {
             if d.is_zero() {
                 return Err(invalid(key, "must be longer than 0s".into()));
             }
+        }
+        if let Some(directory) = &self.directory {
+            directory.validate().map_err(|e| invalid("directory", e.0))?;
         }
         if let Some(auth) = &self.smtp.auth
             && self.smtp.tls.is_none()
