@@ -183,3 +183,23 @@ async fn replies_keep_the_last_snapshot_while_the_directory_is_down_and_after_a_
     let saved = restarted.load_saved().expect("readable").expect("saved");
     assert_eq!(rewrite(&build(&saved)), before);
 }
+
+#[test]
+fn an_away_reply_from_a_directory_person_names_the_substitute_with_the_directory_number() {
+    // Neither Jan nor Fatima has a name, address or number in the file:
+    // the entry only says who stands in for Jan.
+    let snapshot: Snapshot = serde_json::from_str(
+        r#"{"taken_at": "2026-11-23T09:15:02Z", "people": [
+            {"id": "jdevries", "name": "Jan de Vries", "email": "jan.devries@firm.test",
+             "phone": "+31 20 555 0101", "source": "directory:ldap"},
+            {"id": "famrani", "name": "Fatima el Amrani", "email": "fatima.elamrani@firm.test",
+             "mobile": "+31 6 5550 0202", "source": "directory:csv:people.csv"}]}"#,
+    )
+    .expect("snapshot");
+    let text = "version: 1\norganisation:\n  name: Firm\n  domains: [firm.test]\n  phone: \"+31 20 555 0100\"\npeople:\n  - id: jdevries\n    substitute: famrani\n";
+    let loaded = policy::load_str_with(text, "policy.yaml", Some(&snapshot)).expect("valid");
+    let out = rewrite(&loaded.policy);
+    assert!(out.contains("Fatima el Amrani"), "{out}");
+    assert!(out.contains("+31 6 5550 0202"), "{out}");
+    assert!(!out.contains("+31 20 555 0100"), "the organisation's number is not needed:\n{out}");
+}
