@@ -89,9 +89,11 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::from(worst))
 }
 
-/// The files to check and the directory snapshot (with a label saying
-/// where it came from), from the arguments.
-fn prepare(args: &CheckArgs) -> anyhow::Result<(Vec<PathBuf>, Option<(Snapshot, String)>)> {
+/// A directory snapshot with a label saying where it came from.
+type LabelledSnapshot = (Snapshot, String);
+
+/// The files to check and the directory snapshot, from the arguments.
+fn prepare(args: &CheckArgs) -> anyhow::Result<(Vec<PathBuf>, Option<LabelledSnapshot>)> {
     let mut files = args.files.clone();
     if let Some(path) = &args.directory_snapshot {
         let snapshot = Snapshot::read(path)?;
