@@ -124,6 +124,9 @@ pub struct ServiceConfig {
     /// The management console on the admin address. Default: off.
     #[serde(default)]
     pub console: Option<crate::console::config::ConsoleConfig>,
+    /// People from LDAP or CSV exports (`docs/DIRECTORY.md`). Default: none.
+    #[serde(default)]
+    pub directory: Option<crate::directory::DirectoryConfig>,
 }
 
 impl Default for ServiceConfig {
@@ -142,6 +145,7 @@ impl Default for ServiceConfig {
             smtp: SmtpConfig::default(),
             milter: None,
             console: None,
+            directory: None,
         }
     }
 }
@@ -593,6 +597,9 @@ impl ServiceConfig {
             if milter.read_timeout.is_zero() {
                 return Err(invalid("milter.read_timeout", "must be longer than 0s".into()));
             }
+        }
+        if let Some(directory) = &self.directory {
+            directory.validate().map_err(|e| invalid("directory", e.0))?;
         }
         if let Some(auth) = &self.smtp.auth
             && self.smtp.tls.is_none()

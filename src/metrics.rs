@@ -35,6 +35,12 @@ pub struct Metrics {
     pub policy_reloads: Family<Labels, Counter>,
     /// Audit records that could not be written.
     pub audit_failures: Counter,
+    /// Failed directory refreshes since the last success (0 when healthy).
+    pub directory_refresh_failures: Gauge,
+    /// Unix time of the last successful directory refresh (0: none yet).
+    pub directory_last_success: Gauge,
+    /// Records in the directory snapshot in use.
+    pub directory_people: Gauge,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -57,6 +63,9 @@ impl Metrics {
         let message_seconds = Histogram::new(exponential_buckets(0.0005, 2.0, 18));
         let policy_reloads = Family::<Labels, Counter>::default();
         let audit_failures = Counter::default();
+        let directory_refresh_failures = Gauge::default();
+        let directory_last_success = Gauge::default();
+        let directory_people = Gauge::default();
         registry.register("connections", "SMTP connections by result", connections.clone());
         registry.register(
             "connections_open",
@@ -78,6 +87,21 @@ impl Metrics {
         );
         registry.register("policy_reloads", "Policy reloads by result", policy_reloads.clone());
         registry.register("audit_failures", "Audit records not written", audit_failures.clone());
+        registry.register(
+            "directory_refresh_failures",
+            "Failed directory refreshes since the last success",
+            directory_refresh_failures.clone(),
+        );
+        registry.register(
+            "directory_last_success_timestamp_seconds",
+            "Unix time of the last successful directory refresh",
+            directory_last_success.clone(),
+        );
+        registry.register(
+            "directory_people",
+            "Records in the directory snapshot in use",
+            directory_people.clone(),
+        );
         Arc::new(Metrics {
             registry,
             connections,
@@ -89,6 +113,9 @@ impl Metrics {
             message_seconds,
             policy_reloads,
             audit_failures,
+            directory_refresh_failures,
+            directory_last_success,
+            directory_people,
         })
     }
 
@@ -118,6 +145,13 @@ impl Metrics {
     pub fn reload(&self, ok: bool) {
         let result = if ok { "ok" } else { "failed" };
         self.policy_reloads.get_or_create(&vec![("result", result.to_string())]).inc();
+    }
+
+    /// Shows the directory refresher's health.
+    pub fn directory(&self, status: &crate::directory::RefreshStatus) {
+        self.directory_refresh_failures.set(i64::from(status.consecutive_failures));
+        self.directory_last_success.set(status.last_ok.map_or(0, |t| t.unix_timestamp()));
+        self.directory_people.set(i64::try_from(status.people).unwrap_or(i64::MAX));
     }
 
     /// Records a duration in a histogram.

@@ -21,6 +21,13 @@ fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
+/// The snapshot a shipped policy is checked against, as CI does: a policy
+/// whose people come from the directory has `NAME.snapshot.json` beside it.
+fn shipped_snapshot(policy: &Path) -> Option<PathBuf> {
+    let snapshot = policy.with_extension("snapshot.json");
+    root().join(&snapshot).is_file().then_some(snapshot)
+}
+
 #[test]
 fn every_shipped_policy_passes() {
     let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("policies"))
@@ -32,10 +39,34 @@ fn every_shipped_policy_passes() {
     assert!(files.len() >= 3, "policies/ should hold the example policies");
     let relative: Vec<PathBuf> =
         files.iter().map(|p| p.strip_prefix(root()).unwrap().to_owned()).collect();
-    let refs: Vec<&Path> = relative.iter().map(PathBuf::as_path).collect();
+    let (with_directory, plain): (Vec<&PathBuf>, Vec<&PathBuf>) =
+        relative.iter().partition(|p| shipped_snapshot(p).is_some());
+    assert!(
+        with_directory.iter().any(|p| p.ends_with("directory-example.yaml")),
+        "the directory example is checked against its snapshot"
+    );
+    let refs: Vec<&Path> = plain.iter().map(|p| p.as_path()).collect();
     let out = check(&refs);
-    let text = stdout(&out);
+    let mut text = stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{text}");
+    for policy in with_directory {
+        let snapshot = shipped_snapshot(policy).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_courtesy"))
+            .arg("check")
+            .arg("--directory-snapshot")
+            .arg(&snapshot)
+            .arg(policy)
+            .current_dir(root())
+            .output()
+            .expect("run courtesy");
+        let checked = stdout(&out);
+        assert_eq!(out.status.code(), Some(0), "{checked}");
+        assert!(
+            checked.starts_with(&format!("directory: snapshot {}, taken ", snapshot.display())),
+            "{checked}"
+        );
+        text.push_str(&checked);
+    }
     assert!(
         text.contains("policies/example.yaml: ok (12 people, 3 teams, 2 dossiers)\n"),
         "{text}"

@@ -62,6 +62,9 @@ pub(super) fn init_logging(format: LogFormat) {
 }
 
 async fn serve(config: ServiceConfig, config_path: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    if let Some(directory) = &config.directory {
+        crate::directory::service::prepare(directory).await;
+    }
     let relay = match Relay::new(config.clone(), config_path) {
         Ok(relay) => relay,
         Err(e) => {

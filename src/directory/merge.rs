@@ -140,7 +140,8 @@ impl MergedPerson {
         }
     }
 
-    fn all_ids(&self) -> impl Iterator<Item = &str> {
+    /// The id references use, then the other ids that name the same person.
+    pub fn all_ids(&self) -> impl Iterator<Item = &str> {
         std::iter::once(self.id.as_str()).chain(self.other_ids.iter().map(String::as_str))
     }
 }

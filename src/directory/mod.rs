@@ -18,6 +18,7 @@ pub mod csv;
 pub mod ldap;
 pub mod merge;
 pub mod refresh;
+pub mod service;
 pub mod snapshot;
 
 use std::time::Duration;

@@ -79,6 +79,15 @@ impl Snapshot {
             .map_err(|source| SnapshotError::Format { path, source })
     }
 
+    /// Reads a snapshot file by its own path (a copy kept for `courtesy
+    /// check --directory-snapshot`, or the example next to a policy).
+    pub fn read(path: &Path) -> Result<Snapshot, SnapshotError> {
+        let bytes = std::fs::read(path)
+            .map_err(|source| SnapshotError::Io { path: path.to_path_buf(), source })?;
+        serde_json::from_slice(&bytes)
+            .map_err(|source| SnapshotError::Format { path: path.to_path_buf(), source })
+    }
+
     /// Saves the snapshot atomically in `state_dir` (created if missing).
     pub fn save(&self, state_dir: &Path) -> Result<(), SnapshotError> {
         let path = Snapshot::path_in(state_dir);

@@ -21,18 +21,89 @@ pub const DEFAULT_MAX_RESPONSE_DAYS: u32 = 2;
 const MAX_RESPONSE_DAYS_LIMIT: i64 = 365;
 
 /// Who already uses an address, for "used twice" errors.
-struct Owner {
-    what: String,
-    line: usize,
+pub(crate) struct Owner {
+    /// `person `x`` or `team `y``.
+    pub what: String,
+    /// Where the owner claimed it; `None` for an address from the directory.
+    pub line: Option<usize>,
 }
 
-/// Builds the policy; findings go to `checker`. The result is only
-/// meaningful when `checker` has no errors.
+/// Every address claimed so far, lower-case.
+pub(crate) type Addresses = HashMap<String, Owner>;
+
+/// The people stage's result.
+pub(crate) struct PeopleStage {
+    /// The people, in the order [`Policy::people`] keeps them.
+    pub people: Vec<Person>,
+    /// How substitutes, members and handlers find them.
+    pub ids: PersonIds,
+}
+
+/// Looks up people by the ids references may use.
+pub(crate) struct PersonIds {
+    index: HashMap<String, usize>,
+    /// Directory ids are matched without regard to case, as directories do.
+    fold_case: bool,
+    /// Every id, in order, for "did you mean" hints.
+    names: Vec<String>,
+}
+
+impl PersonIds {
+    /// Ids exactly as written in the file; the i-th id names the i-th person.
+    fn exact<'a>(ids: impl Iterator<Item = &'a str>) -> PersonIds {
+        let mut index = HashMap::new();
+        let mut names = Vec::new();
+        for (i, id) in ids.enumerate() {
+            index.insert(id.to_owned(), i);
+            names.push(id.to_owned());
+        }
+        PersonIds { index, fold_case: false, names }
+    }
+
+    /// Ids from the file and the directory, matched without regard to case.
+    pub(crate) fn folded(ids: impl IntoIterator<Item = (String, usize)>) -> PersonIds {
+        let mut index = HashMap::new();
+        let mut names = Vec::new();
+        for (id, i) in ids {
+            index.entry(id.to_lowercase()).or_insert(i);
+            names.push(id);
+        }
+        PersonIds { index, fold_case: true, names }
+    }
+
+    fn get(&self, id: &str) -> Option<usize> {
+        if self.fold_case {
+            self.index.get(&id.to_lowercase()).copied()
+        } else {
+            self.index.get(id).copied()
+        }
+    }
+}
+
+/// Builds a policy whose people all come from the file itself.
 pub(crate) fn build(
     raw: &RawPolicy,
     text: &str,
     source: PolicySource,
     checker: &mut Checker,
+) -> Policy {
+    build_with(raw, text, source, checker, |checker, entries, organisation, addresses| {
+        let people = people(checker, entries, organisation, addresses);
+        let ids = PersonIds::exact(entries.iter().map(|p| p.value.id.value.trim()));
+        PeopleStage { people, ids }
+    })
+}
+
+/// Builds the policy; findings go to `checker`. The result is only
+/// meaningful when `checker` has no errors. `people` is the stage that turns
+/// the `people:` entries into people (on their own, or laid over the
+/// directory); every other section is checked the same way either way.
+pub(crate) fn build_with<P>(
+    raw: &RawPolicy<P>,
+    text: &str,
+    source: PolicySource,
+    checker: &mut Checker,
+    people: impl FnOnce(&mut Checker, &[Spanned<P>], &Organisation, &mut Addresses) -> PeopleStage,
 ) -> Policy {
     if raw.version.value != 1 {
         checker.error(
@@ -46,10 +117,9 @@ pub(crate) fn build(
     let (default_language, response_time, max_response_days) =
         defaults(checker, raw.defaults.as_ref());
 
-    let mut addresses: HashMap<String, Owner> = HashMap::new();
-    let people = people(checker, &raw.people, &organisation, &mut addresses);
-    let person_ids: HashMap<&str, usize> =
-        raw.people.iter().enumerate().map(|(i, p)| (p.value.id.value.trim(), i)).collect();
+    let mut addresses: Addresses = HashMap::new();
+    let PeopleStage { people, ids: person_ids } =
+        people(checker, &raw.people, &organisation, &mut addresses);
     let teams = teams(checker, &raw.teams, &person_ids, &organisation, &mut addresses);
     let dossiers = dossiers(checker, &raw.dossiers, &person_ids);
     let phrase_rules = phrases::phrase_rules(checker, &raw.phrases);
@@ -59,7 +129,9 @@ pub(crate) fn build(
     let mut by_address = HashMap::new();
     for (i, p) in people.iter().enumerate() {
         for a in std::iter::once(&p.email).chain(&p.aliases) {
-            by_address.insert(a.clone(), Sender::Person(i));
+            // The first claim wins, as the directory merge decides; within
+            // the file an address used twice is an error anyway.
+            by_address.entry(a.clone()).or_insert(Sender::Person(i));
         }
     }
     for (i, t) in teams.iter().enumerate() {
@@ -160,26 +232,42 @@ fn defaults(
 }
 
 /// Registers an address; reports it if someone already uses it.
-fn claim(
+pub(crate) fn claim(
     checker: &mut Checker,
-    addresses: &mut HashMap<String, Owner>,
+    addresses: &mut Addresses,
     address: &str,
     at: &Location,
     what: String,
 ) {
     let line = position(at).0;
-    if let Some(owner) = addresses.get(address) {
-        checker.error(
+    match addresses.get(address) {
+        Some(Owner { what: owner, line: Some(first) }) => checker.error(
             at,
-            format!("address `{address}` is already used by {}", owner.what),
-            Some(format!("see line {}; each address may belong to one person or team", owner.line)),
-        );
-    } else {
-        addresses.insert(address.to_owned(), Owner { what, line });
+            format!("address `{address}` is already used by {owner}"),
+            Some(format!("see line {first}; each address may belong to one person or team")),
+        ),
+        // The manager cannot change the directory, so its claim gives way
+        // (a shared mailbox listed as someone's alias is common).
+        Some(Owner { what: owner, line: None }) => {
+            checker.warn(
+                at,
+                format!("address `{address}` is also an address of {owner} in the directory"),
+                Some(format!("mail from it is treated as {what}'s; remove it from {owner} in the directory if that is wrong")),
+            );
+            addresses.insert(address.to_owned(), Owner { what, line: Some(line) });
+        }
+        None => {
+            addresses.insert(address.to_owned(), Owner { what, line: Some(line) });
+        }
     }
 }
 
-fn warn_foreign(checker: &mut Checker, org: &Organisation, address: &str, at: &Location) {
+pub(crate) fn warn_foreign(
+    checker: &mut Checker,
+    org: &Organisation,
+    address: &str,
+    at: &Location,
+) {
     let domain = address.rsplit_once('@').map_or("", |(_, d)| d);
     if !org.domains.is_empty() && !org.domains.iter().any(|d| d == domain) {
         checker.warn(
@@ -191,7 +279,7 @@ fn warn_foreign(checker: &mut Checker, org: &Organisation, address: &str, at: &L
 }
 
 /// Reports an id that an earlier entry already uses.
-fn unique_id(
+pub(crate) fn unique_id(
     checker: &mut Checker,
     seen: &mut HashMap<String, usize>,
     id: &str,
@@ -211,18 +299,37 @@ fn unique_id(
 }
 
 /// Resolves a reference to a person id, with a "did you mean" on failure.
-fn person_ref(
+pub(crate) fn person_ref(
     checker: &mut Checker,
-    ids: &HashMap<&str, usize>,
+    ids: &PersonIds,
     t: &Text,
     role: &str,
 ) -> Option<usize> {
     let id = checker.line(t, role)?;
-    if let Some(&i) = ids.get(id.as_str()) {
+    if let Some(i) = ids.get(&id) {
         return Some(i);
     }
-    let hint = hints::unknown_id(&id, ids.keys().copied(), "people");
-    checker.error(&t.referenced, format!("{role} `{id}` is not the id of a person"), Some(hint));
+    let names = ids.names.iter().map(String::as_str);
+    if ids.fold_case {
+        let hint = match hints::nearest(&id, names) {
+            Some(k) => format!("did you mean `{k}`?"),
+            None => "nobody has this id in this file or in the directory; if they left, name \
+                     someone else (`courtesy directory show` lists everyone)"
+                .to_owned(),
+        };
+        checker.error(
+            &t.referenced,
+            format!("{role} `{id}` is neither in this file nor in the directory"),
+            Some(hint),
+        );
+    } else {
+        let hint = hints::unknown_id(&id, names, "people");
+        checker.error(
+            &t.referenced,
+            format!("{role} `{id}` is not the id of a person"),
+            Some(hint),
+        );
+    }
     None
 }
 
@@ -230,7 +337,7 @@ fn people(
     checker: &mut Checker,
     raw: &[Spanned<RawPerson>],
     org: &Organisation,
-    addresses: &mut HashMap<String, Owner>,
+    addresses: &mut Addresses,
 ) -> Vec<Person> {
     let mut seen = HashMap::new();
     let mut people = Vec::with_capacity(raw.len());
@@ -279,8 +386,7 @@ fn people(
         });
     }
     // Substitutes may refer forwards, so they are resolved once all ids are known.
-    let ids: HashMap<&str, usize> =
-        raw.iter().enumerate().map(|(i, p)| (p.value.id.value.trim(), i)).collect();
+    let ids = PersonIds::exact(raw.iter().map(|p| p.value.id.value.trim()));
     for (i, entry) in raw.iter().enumerate() {
         let Some(t) = &entry.value.substitute else { continue };
         let Some(s) = person_ref(checker, &ids, t, "substitute") else { continue };
@@ -300,9 +406,9 @@ fn people(
 fn teams(
     checker: &mut Checker,
     raw: &[Spanned<RawTeam>],
-    person_ids: &HashMap<&str, usize>,
+    person_ids: &PersonIds,
     org: &Organisation,
-    addresses: &mut HashMap<String, Owner>,
+    addresses: &mut Addresses,
 ) -> Vec<Team> {
     let mut seen = HashMap::new();
     let mut teams = Vec::with_capacity(raw.len());
@@ -359,7 +465,7 @@ fn teams(
 fn dossiers(
     checker: &mut Checker,
     raw: &[Spanned<RawDossier>],
-    person_ids: &HashMap<&str, usize>,
+    person_ids: &PersonIds,
 ) -> Vec<Dossier> {
     let mut seen: HashMap<String, usize> = HashMap::new();
     let mut dossiers = Vec::with_capacity(raw.len());

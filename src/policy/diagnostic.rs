@@ -91,7 +91,12 @@ fn caret_geometry(text: &str, column: usize) -> (String, usize) {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}: {}", self.file, self.line, self.column, self.message)?;
+        if self.line == 0 {
+            // About the file as a whole (or the directory's data): no position.
+            write!(f, "{}: {}", self.file, self.message)?;
+        } else {
+            write!(f, "{}:{}:{}: {}", self.file, self.line, self.column, self.message)?;
+        }
         if let Some(hint) = &self.hint {
             write!(f, "\n  help: {hint}")?;
         }
@@ -115,7 +120,9 @@ impl PolicyErrors {
 
     /// Whether the file itself could not be read (as opposed to being invalid).
     pub fn is_unreadable(&self) -> bool {
-        self.diagnostics.len() == 1 && self.diagnostics[0].line == 0
+        self.diagnostics.len() == 1
+            && self.diagnostics[0].line == 0
+            && self.diagnostics[0].severity == Severity::Error
     }
 }
 
@@ -173,6 +180,14 @@ mod tests {
         let source = "phone: \"+31 30\" # x";
         let out = diag(1, 8, None).render(source);
         assert!(out.contains("\n  |        ^^^^^^^^\n"), "{out}");
+    }
+
+    #[test]
+    fn display_without_position_names_only_the_file() {
+        let mut d = diag(0, 0, None);
+        d.severity = Severity::Warning;
+        assert_eq!(d.to_string(), "p.yaml: unknown person `nadja`");
+        assert!(!PolicyErrors { diagnostics: vec![d] }.is_unreadable());
     }
 
     #[test]

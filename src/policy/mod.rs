@@ -13,6 +13,7 @@
 mod build;
 mod builtin;
 mod diagnostic;
+mod directory;
 mod hints;
 mod model;
 mod phrases;
@@ -27,6 +28,8 @@ mod tests;
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
+
+use crate::directory::Snapshot;
 
 pub use build::DEFAULT_MAX_RESPONSE_DAYS;
 pub use diagnostic::{Diagnostic, PolicyErrors, Severity};
@@ -87,18 +90,52 @@ pub fn read_file(path: &Path) -> Result<String, PolicyErrors> {
     })
 }
 
+/// Reads and validates a policy file whose people may come from the
+/// directory: with a snapshot, a `people:` entry may give only an `id` and
+/// the fields it corrects, and substitutes, team members and dossier
+/// handlers may name anyone in the file or the snapshot (merge rules in
+/// `docs/DIRECTORY.md`). Without one this is [`load_file`].
+pub fn load_file_with(path: &Path, directory: Option<&Snapshot>) -> Result<Loaded, PolicyErrors> {
+    let text = read_file(path)?;
+    load_str_with(&text, &path.display().to_string(), directory)
+}
+
 /// Validates policy text; `origin` names it in diagnostics (a path or `<stdin>`).
 pub fn load_str(text: &str, origin: &str) -> Result<Loaded, PolicyErrors> {
-    let raw = match yaml::parse(text, origin) {
-        Ok(raw) => raw,
-        Err(d) => return Err(PolicyErrors { diagnostics: vec![*d] }),
-    };
+    load_str_with(text, origin, None)
+}
+
+/// [`load_str`] with the directory's people, as [`load_file_with`].
+pub fn load_str_with(
+    text: &str,
+    origin: &str,
+    directory: Option<&Snapshot>,
+) -> Result<Loaded, PolicyErrors> {
     let source = PolicySource {
         path: origin.to_owned(),
         sha256: hex::encode(Sha256::digest(text.as_bytes())),
     };
     let mut checker = values::Checker::new(origin);
-    let policy = build::build(&raw, text, source, &mut checker);
+    let policy = match directory {
+        None => {
+            let raw =
+                yaml::parse(text, origin).map_err(|d| PolicyErrors { diagnostics: vec![*d] })?;
+            build::build(&raw, text, source, &mut checker)
+        }
+        Some(snapshot) => {
+            let raw = yaml::parse::<raw::RawDirectoryPerson>(text, origin)
+                .map_err(|d| PolicyErrors { diagnostics: vec![*d] })?;
+            build::build_with(
+                &raw,
+                text,
+                source,
+                &mut checker,
+                |checker, entries, org, addresses| {
+                    directory::people(checker, entries, org, addresses, snapshot)
+                },
+            )
+        }
+    };
     let failed = checker.has_errors();
     let mut diagnostics = checker.diagnostics;
     diagnostics.sort_by_key(|d| (d.line, d.column));

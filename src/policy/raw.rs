@@ -12,10 +12,12 @@ use serde_saphyr::Spanned;
 /// A string value together with where it stands in the file.
 pub(crate) type Text = Spanned<String>;
 
-/// The top level of a policy file.
+/// The top level of a policy file. `P` is the shape of a `people:` entry:
+/// [`RawPerson`] on its own, [`RawDirectoryPerson`] when the directory
+/// provides the people and an entry may only name one by id.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RawPolicy {
+#[serde(deny_unknown_fields, bound(deserialize = "P: Deserialize<'de>"))]
+pub(crate) struct RawPolicy<P = RawPerson> {
     /// Schema version. Required; must be `1`.
     pub version: Spanned<i64>,
     /// Free label for the policy's own version, e.g. `"2025-03 tax season"`.
@@ -29,7 +31,7 @@ pub(crate) struct RawPolicy {
     pub defaults: Option<Spanned<RawDefaults>>,
     /// Employees. Default: none.
     #[serde(default)]
-    pub people: Vec<Spanned<RawPerson>>,
+    pub people: Vec<Spanned<P>>,
     /// Teams with shared addresses. Default: none.
     #[serde(default)]
     pub teams: Vec<Spanned<RawTeam>>,
@@ -131,6 +133,35 @@ pub(crate) struct RawPerson {
     pub mobile: Option<Text>,
     /// Id of the person who handles this person's mail while they are away.
     /// Default: none (a warning).
+    #[serde(default)]
+    pub substitute: Option<Text>,
+}
+
+/// One entry of `people:` when the directory provides the people: the same
+/// keys as [`RawPerson`], but only `id` is required, because an entry may
+/// just correct one field of a directory person (see `docs/DIRECTORY.md`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawDirectoryPerson {
+    /// The policy's id, or the directory id of the person it corrects.
+    pub id: Text,
+    /// Full name. Default: the directory's; required for someone not in it.
+    #[serde(default)]
+    pub name: Option<Text>,
+    /// Primary address. Default: the directory's; required for someone not in it.
+    #[serde(default)]
+    pub email: Option<Text>,
+    /// Further addresses, added to the directory's. Default: none.
+    #[serde(default)]
+    pub aliases: Vec<Text>,
+    /// Direct phone number. Default: the directory's.
+    #[serde(default)]
+    pub phone: Option<Text>,
+    /// Mobile number. Default: the directory's.
+    #[serde(default)]
+    pub mobile: Option<Text>,
+    /// Id (policy or directory) of the person who handles their mail while
+    /// they are away. Default: none.
     #[serde(default)]
     pub substitute: Option<Text>,
 }

@@ -44,6 +44,12 @@ impl Checker {
         self.push(line, column, Severity::Warning, message, hint);
     }
 
+    /// Records a warning about the file as a whole (line 0): for findings
+    /// in the directory's data, which has no position in the file.
+    pub fn warn_file(&mut self, message: String, hint: Option<String>) {
+        self.push(0, 0, Severity::Warning, message, hint);
+    }
+
     fn push(
         &mut self,
         line: usize,

@@ -51,7 +51,10 @@ fn options() -> Options {
 }
 
 /// Parses the text into the raw policy, or the single error that stopped the parser.
-pub(crate) fn parse(text: &str, file: &str) -> Result<RawPolicy, Box<Diagnostic>> {
+pub(crate) fn parse<P: serde::de::DeserializeOwned>(
+    text: &str,
+    file: &str,
+) -> Result<RawPolicy<P>, Box<Diagnostic>> {
     if text.len() > MAX_POLICY_BYTES {
         return Err(Box::new(Diagnostic {
             file: file.to_owned(),
@@ -68,7 +71,7 @@ pub(crate) fn parse(text: &str, file: &str) -> Result<RawPolicy, Box<Diagnostic>
     if let Some(d) = prescan(text, file) {
         return Err(Box::new(d));
     }
-    serde_saphyr::from_str_with_options::<RawPolicy>(text, options())
+    serde_saphyr::from_str_with_options::<RawPolicy<P>>(text, options())
         .map_err(|e| Box::new(diagnose(&e, file)))
 }
 

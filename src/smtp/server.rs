@@ -30,6 +30,7 @@ use super::tls::{self, TlsError};
 use super::upstream::{UpstreamError, UpstreamSettings};
 use crate::audit::{AuditError, AuditSink};
 use crate::config::{ConfigError, Mode, ServiceConfig};
+use crate::directory::{Refresher, Snapshot};
 use crate::engine::EngineOptions;
 use crate::metrics::Metrics;
 use crate::policy::{self, Policy};
@@ -98,6 +99,8 @@ pub struct Relay {
     metrics: Arc<Metrics>,
     audit: Option<Arc<dyn AuditSink>>,
     healthy: Arc<AtomicBool>,
+    /// Keeps the directory's people fresh when the configuration has `directory:`.
+    directory: Option<Arc<Refresher>>,
 }
 
 impl std::fmt::Debug for Relay {
@@ -106,10 +109,24 @@ impl std::fmt::Debug for Relay {
     }
 }
 
-/// Loads the policy the configuration names, or the built-in example.
+/// Loads the policy the configuration names, or the built-in example; with
+/// a `directory:` section, over the directory snapshot saved on disk.
 pub fn load_policy(config: &ServiceConfig) -> Result<Policy, RelayError> {
+    match &config.directory {
+        Some(directory) => {
+            load_policy_with(config, Some(&crate::directory::service::saved_or_empty(directory)))
+        }
+        None => load_policy_with(config, None),
+    }
+}
+
+/// Loads the policy over the given directory snapshot.
+pub fn load_policy_with(
+    config: &ServiceConfig,
+    directory: Option<&Snapshot>,
+) -> Result<Policy, RelayError> {
     let loaded = match &config.policy {
-        Some(path) => policy::load_file(path).map_err(|e| RelayError::Policy {
+        Some(path) => policy::load_file_with(path, directory).map_err(|e| RelayError::Policy {
             path: path.display().to_string(),
             errors: e.to_string(),
         })?,
@@ -121,8 +138,14 @@ pub fn load_policy(config: &ServiceConfig) -> Result<Policy, RelayError> {
     Ok(loaded.policy)
 }
 
-fn build_settings(config: ServiceConfig) -> Result<Settings, RelayError> {
-    let policy = Arc::new(load_policy(&config)?);
+fn build_settings(
+    config: ServiceConfig,
+    directory: Option<&Refresher>,
+) -> Result<Settings, RelayError> {
+    let policy = Arc::new(match (directory.and_then(Refresher::current), &config.directory) {
+        (Some(snapshot), Some(_)) => load_policy_with(&config, Some(&snapshot))?,
+        _ => load_policy(&config)?,
+    });
     let limits = &config.smtp.limits;
     let upstream = Arc::new(UpstreamSettings::new(
         &config.smtp.upstream,
@@ -165,13 +188,15 @@ impl Relay {
         config_path: Option<PathBuf>,
         audit: Option<Arc<dyn AuditSink>>,
     ) -> Result<Arc<Relay>, RelayError> {
-        let settings = build_settings(config)?;
+        let directory = config.directory.as_ref().map(crate::directory::service::attach);
+        let settings = build_settings(config, directory.as_deref())?;
         Ok(Arc::new(Relay {
             settings: RwLock::new(Arc::new(settings)),
             config_path,
             metrics: Metrics::new(),
             audit,
             healthy: Arc::new(AtomicBool::new(true)),
+            directory,
         }))
     }
 
@@ -207,7 +232,7 @@ impl Relay {
                 }
                 None => current.config.clone(),
             };
-            build_settings(config)
+            build_settings(config, self.directory.as_deref())
         })();
         match result {
             Ok(settings) => {
@@ -225,6 +250,46 @@ impl Relay {
     }
 }
 
+impl Relay {
+    /// The directory refresher, when the configuration has `directory:`.
+    pub fn directory(&self) -> Option<Arc<Refresher>> {
+        self.directory.clone()
+    }
+
+    /// Rebuilds the policy over a new directory snapshot and swaps it in;
+    /// when the result does not validate (someone a reference names has
+    /// left the directory), the running policy stays and the findings are logged.
+    pub fn rebuild_with_directory(&self, snapshot: &Snapshot) -> Result<(), RelayError> {
+        let current = self.settings();
+        match load_policy_with(&current.config, Some(snapshot)) {
+            Ok(policy) => {
+                let settings = Settings {
+                    config: current.config.clone(),
+                    policy: Arc::new(policy),
+                    upstream: Arc::clone(&current.upstream),
+                    engine: current.engine.clone(),
+                    tls: current.tls.clone(),
+                    users: current.users.clone(),
+                };
+                tracing::info!(
+                    people = snapshot.people.len(),
+                    "policy rebuilt with the new directory snapshot"
+                );
+                *self.settings.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(settings);
+                self.metrics.reload(true);
+                Ok(())
+            }
+            Err(e) => {
+                tracing::error!(
+                    "the new directory snapshot does not fit the policy, keeping the running one: {e}"
+                );
+                self.metrics.reload(false);
+                Err(e)
+            }
+        }
+    }
+}
+
 fn warn_restart_needed(old: &ServiceConfig, new: &ServiceConfig) {
     if old.smtp.listen != new.smtp.listen {
         tracing::warn!("smtp.listen changed: takes effect after a restart");
@@ -234,6 +299,9 @@ fn warn_restart_needed(old: &ServiceConfig, new: &ServiceConfig) {
     }
     if old.audit != new.audit {
         tracing::warn!("audit changed: takes effect after a restart");
+    }
+    if old.directory.is_some() != new.directory.is_some() {
+        tracing::warn!("directory added or removed: takes effect after a restart");
     }
     if old.instance != new.instance {
         tracing::warn!("instance changed: the audit chain keeps the old name until a restart");
@@ -275,7 +343,21 @@ pub async fn serve(
         ));
     }
     let poller = tokio::spawn(poll_policy(Arc::clone(&relay)));
+    let directory_stop = tokio_util::sync::CancellationToken::new();
+    if let Some(refresher) = relay.directory() {
+        let r = Arc::clone(&relay);
+        tokio::spawn(crate::directory::service::run(
+            refresher,
+            relay.metrics(),
+            directory_stop.clone(),
+            move |snapshot| {
+                // The error is logged by the rebuild itself.
+                let _ = r.rebuild_with_directory(&snapshot);
+            },
+        ));
+    }
     shutdown.await;
+    directory_stop.cancel();
     tracing::info!("shutting down: no new connections, draining sessions");
     relay.healthy.store(false, Ordering::Relaxed);
     let _ = drain_tx.send(true);
