@@ -171,8 +171,12 @@ async fn policy_reload_failure_keeps_the_old_policy() {
     std::fs::write(&policy, "version: [unclosed\n").unwrap();
     assert!(relay.relay.reload().is_err());
     assert!(std::sync::Arc::ptr_eq(&before.policy, &relay.relay.settings().policy));
+    // The console shows why, with the file and position `courtesy check` would name.
+    let why = relay.relay.last_reload_error().expect("the failure is kept for the console");
+    assert!(why.contains("policy.yaml:1:"), "{why}");
     std::fs::write(&policy, MINIMAL_POLICY).unwrap();
     relay.relay.reload().unwrap();
+    assert_eq!(relay.relay.last_reload_error(), None);
     assert!(!std::sync::Arc::ptr_eq(&before.policy, &relay.relay.settings().policy));
     let metrics = relay.relay.metrics().render();
     assert!(

@@ -71,7 +71,10 @@ async fn serve(config: ServiceConfig, config_path: Option<PathBuf>) -> anyhow::R
             crate::admin::AdminState { metrics: milter.metrics(), healthy: milter.healthy() };
         let live = milter.clone();
         let reader: crate::console::source::PolicyReader = std::sync::Arc::new(move || {
-            crate::console::source::PolicyStatus::live(live.settings().engine.policy.clone())
+            let mut status =
+                crate::console::source::PolicyStatus::live(live.settings().engine.policy.clone());
+            status.errors = live.last_reload_error();
+            status
         });
         let console = super::console::for_admin(&config, addr, reader)?;
         if console.is_some() {

@@ -88,7 +88,10 @@ async fn serve(config: ServiceConfig, config_path: Option<PathBuf>) -> anyhow::R
         let state = crate::admin::AdminState { metrics: relay.metrics(), healthy: relay.healthy() };
         let live = relay.clone();
         let reader: crate::console::source::PolicyReader = std::sync::Arc::new(move || {
-            crate::console::source::PolicyStatus::live(live.settings().policy.clone())
+            let mut status =
+                crate::console::source::PolicyStatus::live(live.settings().policy.clone());
+            status.errors = live.last_reload_error();
+            status
         });
         let console = super::console::for_admin(&config, addr, reader)?;
         if console.is_some() {

@@ -17,7 +17,7 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use tokio::net::{TcpListener, UnixListener};
@@ -84,6 +84,8 @@ pub struct Milter {
     metrics: Arc<Metrics>,
     audit: Option<Arc<dyn AuditSink>>,
     healthy: Arc<AtomicBool>,
+    /// Why the last reload failed, for the console; cleared by the next good one.
+    last_reload_error: Mutex<Option<String>>,
 }
 
 impl std::fmt::Debug for Milter {
@@ -119,7 +121,14 @@ impl Milter {
             metrics: Metrics::new(),
             audit,
             healthy: Arc::new(AtomicBool::new(true)),
+            last_reload_error: Mutex::new(None),
         }))
+    }
+
+    /// Why the last reload (or directory rebuild) failed, as it was logged;
+    /// `None` once a later one succeeded. The running policy is unaffected.
+    pub fn last_reload_error(&self) -> Option<String> {
+        self.last_reload_error.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// The metrics registry.
@@ -161,11 +170,14 @@ impl Milter {
                 tracing::info!(policy = %settings.engine.policy.source.path, "configuration and policy reloaded");
                 *self.settings.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(settings);
                 self.metrics.reload(true);
+                *self.last_reload_error.lock().unwrap_or_else(|p| p.into_inner()) = None;
                 Ok(())
             }
             Err(e) => {
                 tracing::error!("reload failed, keeping the running policy: {e}");
                 self.metrics.reload(false);
+                *self.last_reload_error.lock().unwrap_or_else(|p| p.into_inner()) =
+                    Some(e.to_string());
                 Err(e)
             }
         }

@@ -15,7 +15,7 @@
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use tokio::net::TcpListener;
@@ -99,6 +99,8 @@ pub struct Relay {
     metrics: Arc<Metrics>,
     audit: Option<Arc<dyn AuditSink>>,
     healthy: Arc<AtomicBool>,
+    /// Why the last reload failed, for the console; cleared by the next good one.
+    last_reload_error: Mutex<Option<String>>,
     /// Keeps the directory's people fresh when the configuration has `directory:`.
     directory: Option<Arc<Refresher>>,
 }
@@ -196,8 +198,15 @@ impl Relay {
             metrics: Metrics::new(),
             audit,
             healthy: Arc::new(AtomicBool::new(true)),
+            last_reload_error: Mutex::new(None),
             directory,
         }))
+    }
+
+    /// Why the last reload (or directory rebuild) failed, as it was logged;
+    /// `None` once a later one succeeded. The running policy is unaffected.
+    pub fn last_reload_error(&self) -> Option<String> {
+        self.last_reload_error.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// The metrics registry.
@@ -239,11 +248,14 @@ impl Relay {
                 tracing::info!(policy = %settings.policy.source.path, "configuration and policy reloaded");
                 *self.settings.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(settings);
                 self.metrics.reload(true);
+                *self.last_reload_error.lock().unwrap_or_else(|p| p.into_inner()) = None;
                 Ok(())
             }
             Err(e) => {
                 tracing::error!("reload failed, keeping the running policy: {e}");
                 self.metrics.reload(false);
+                *self.last_reload_error.lock().unwrap_or_else(|p| p.into_inner()) =
+                    Some(e.to_string());
                 Err(e)
             }
         }
@@ -277,6 +289,7 @@ impl Relay {
                 );
                 *self.settings.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(settings);
                 self.metrics.reload(true);
+                *self.last_reload_error.lock().unwrap_or_else(|p| p.into_inner()) = None;
                 Ok(())
             }
             Err(e) => {
@@ -284,6 +297,8 @@ impl Relay {
                     "the new directory snapshot does not fit the policy, keeping the running one: {e}"
                 );
                 self.metrics.reload(false);
+                *self.last_reload_error.lock().unwrap_or_else(|p| p.into_inner()) =
+                    Some(e.to_string());
                 Err(e)
             }
         }
