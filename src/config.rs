@@ -127,6 +127,11 @@ pub struct ServiceConfig {
     /// People from LDAP or CSV exports (`docs/DIRECTORY.md`). Default: none.
     #[serde(default)]
     pub directory: Option<crate::directory::DirectoryConfig>,
+    /// DKIM re-signing and ARC sealing of rewritten mail (`docs/DKIM.md`).
+    /// Default: none, and DKIM-signed mail is then never rewritten. Keys are
+    /// loaded and checked when the service starts or reloads.
+    #[serde(default)]
+    pub dkim: Option<crate::dkim::DkimConfig>,
 }
 
 impl Default for ServiceConfig {
@@ -146,6 +151,7 @@ impl Default for ServiceConfig {
             milter: None,
             console: None,
             directory: None,
+            dkim: None,
         }
     }
 }
