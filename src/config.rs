@@ -714,6 +714,22 @@ mod tests {
     }
 
     #[test]
+    fn dkim_section_parses_and_misspelt_keys_are_located() {
+        let config = parse(
+            "dkim:\n  domains:\n    firm.example:\n      selector: s1\n      key: /k\n      on_signed: keep\n",
+        )
+        .expect("valid");
+        let dkim = config.dkim.expect("dkim section");
+        let domain = &dkim.domains["firm.example"];
+        assert_eq!(domain.on_signed, Some(crate::dkim::OnSigned::Keep));
+        assert!(parse("").expect("empty").dkim.is_none());
+        let err = parse("dkim:\n  domains:\n    a.nl:\n      on_sigend: skip\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("on_sigend") && err.contains("4:"), "{err}");
+    }
+
+    #[test]
     fn bad_values_name_their_key() {
         let err = parse("smtp:\n  upstream:\n    url: ftp://x\n").unwrap_err().to_string();
         assert!(err.contains("smtp.upstream.url"), "{err}");

@@ -7,7 +7,7 @@
 //! original bytes, whose signatures are intact; recording every signed
 //! message as skipped would fill the audit log with ordinary mail.
 
-use super::{DkimError, HeaderEdit, Signer, SignedDecision};
+use super::{DkimError, HeaderEdit, SignedDecision, Signer};
 use crate::audit::record::{DkimRecord, SignedByRecord};
 use crate::classify::{Effect, Signal, SkipReason};
 use crate::engine::{Disposition, Outcome};
@@ -30,7 +30,11 @@ pub struct Applied {
 /// one (same body, edited header block). An error means the message could
 /// not be signed as configured; the caller treats it as an engine failure,
 /// so the original goes out unchanged (or is deferred).
-pub fn apply(signer: &Signer, original: &[u8], outcome: &mut Outcome) -> Result<Applied, DkimError> {
+pub fn apply(
+    signer: &Signer,
+    original: &[u8],
+    outcome: &mut Outcome,
+) -> Result<Applied, DkimError> {
     if outcome.disposition != Disposition::Rewritten {
         return Ok(Applied::default());
     }
@@ -82,7 +86,11 @@ fn skip(outcome: &mut Outcome, reason: String) -> Applied {
     });
     outcome.classification.skipped = Some(SkipReason::Signed(reason.clone()));
     Applied {
-        record: Some(DkimRecord { action: "skipped".to_string(), signed: Vec::new(), notes: vec![reason] }),
+        record: Some(DkimRecord {
+            action: "skipped".to_string(),
+            signed: Vec::new(),
+            notes: vec![reason],
+        }),
         edits: Vec::new(),
     }
 }

@@ -76,12 +76,8 @@ fn build_settings(config: ServiceConfig) -> Result<MilterSettings, MilterError> 
         instance: config.instance.clone(),
     };
     let dkim = crate::pipeline::build_signer(&config)?;
-    let engine = EngineContext {
-        policy: Arc::new(policy),
-        options,
-        timeout: config.engine_timeout,
-        dkim,
-    };
+    let engine =
+        EngineContext { policy: Arc::new(policy), options, timeout: config.engine_timeout, dkim };
     Ok(MilterSettings { milter: config.milter(), config, engine })
 }
 
