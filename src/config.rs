@@ -723,9 +723,8 @@ mod tests {
         let domain = &dkim.domains["firm.example"];
         assert_eq!(domain.on_signed, Some(crate::dkim::OnSigned::Keep));
         assert!(parse("").expect("empty").dkim.is_none());
-        let err = parse("dkim:\n  domains:\n    a.nl:\n      on_sigend: skip\n")
-            .unwrap_err()
-            .to_string();
+        let err =
+            parse("dkim:\n  domains:\n    a.nl:\n      on_sigend: skip\n").unwrap_err().to_string();
         assert!(err.contains("on_sigend") && err.contains("4:"), "{err}");
     }
 

@@ -203,3 +203,73 @@ async fn a_missing_key_stops_the_relay_from_starting_with_a_clear_error() {
     assert!(error.contains(&missing.display().to_string()), "{error}");
     assert!(error.contains("courtesy dkim keygen"), "{error}");
 }
+
+async fn send_one(relay: &RelayUnderTest, up: &Upstream, data: &[u8]) -> Vec<u8> {
+    let mut c = client(relay.addr).await;
+    assert_eq!(send(&mut c, "", &["klant@customer.example"], data).await, Ok(250));
+    up.messages().last().expect("arrived").data.clone()
+}
+
+#[tokio::test]
+async fn reload_rereads_the_keys_and_keeps_the_running_ones_when_a_key_breaks() {
+    let algorithm = KeyAlgorithm::Rsa;
+    let up = upstream(Script::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = relay_config(up.addr, dir.path());
+    let dkim = dkim_config(dir.path(), algorithm, OnSigned::Resign);
+    let key_path = dkim.domains[DOMAIN].key.clone().unwrap();
+    config.dkim = Some(dkim);
+    let relay = start_relay_in(config, dir).await;
+    let signed = signed_by_mx(AUTO_REPLY, algorithm);
+
+    std::fs::write(&key_path, "not a key").unwrap();
+    let error = relay.relay.reload().unwrap_err().to_string();
+    assert!(error.starts_with("dkim: ") && error.contains("not usable"), "{error}");
+    let delivered = send_one(&relay, &up, &signed).await;
+    let after = verdicts(&delivered, algorithm).await;
+    assert!(after.len() == 1 && after[0].passed(), "running key lost: {after:?}");
+
+    // Another key under the same selector: the next message is signed with it.
+    let (mx, _) = key_pairs(algorithm);
+    std::fs::write(&key_path, &mx.pem).unwrap();
+    relay.relay.reload().expect("valid key reloads");
+    let delivered = send_one(&relay, &up, &signed).await;
+    let after = verdicts(&delivered, algorithm).await;
+    assert!(after.len() == 1 && !after[0].passed(), "old key still in use: {after:?}");
+    let mut rotated = courtesy::dkim::verify::KeyTable::new();
+    rotated.insert(SELECTOR, DOMAIN, &mx.record).unwrap();
+    let after = courtesy::dkim::verify::verify_dkim(&delivered, &rotated).await.unwrap();
+    assert!(after.len() == 1 && after[0].passed(), "{after:?}");
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn arc_sealed_rewrite_validates_and_dkim_still_passes() {
+    let algorithm = KeyAlgorithm::Rsa;
+    let signed = signed_by_mx(AUTO_REPLY, algorithm);
+    let (delivered, records) = through_relay(
+        |up, dir| {
+            let mut config = relay_config(up, dir);
+            let mut dkim = dkim_config(dir, algorithm, OnSigned::Resign);
+            dkim.arc = Some(courtesy::dkim::ArcConfig {
+                enabled: true,
+                domain: DOMAIN.to_string(),
+                selector: "arc".to_string(),
+                key: write_key(dir, algorithm),
+                authserv_id: "gw.hoekstra-advies.nl".to_string(),
+            });
+            config.dkim = Some(dkim);
+            config
+        },
+        &signed,
+    )
+    .await;
+    let mut table = key_table(algorithm);
+    table.insert("arc", DOMAIN, &key_pairs(algorithm).1.record).unwrap();
+    let arc = courtesy::dkim::verify::verify_arc(&delivered, &table).await.unwrap();
+    assert!(arc.passed(), "{arc:?}\n{}", String::from_utf8_lossy(&delivered));
+    let dkim = courtesy::dkim::verify::verify_dkim(&delivered, &table).await.unwrap();
+    assert!(dkim.len() == 1 && dkim[0].passed(), "{dkim:?}");
+    let notes = records[0]["dkim"]["notes"].to_string();
+    assert!(notes.contains("ARC-sealed as hoekstra-advies.nl"), "{notes}");
+}

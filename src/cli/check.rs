@@ -77,10 +77,10 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     }
     let directory = snapshot.as_ref().map(|(s, _)| s);
     let mut worst = 0u8;
-    if let Some(config_path) = &args.config {
-        if !check_dkim(config_path, &mut out)? {
-            worst = EXIT_FINDINGS;
-        }
+    if let Some(config_path) = &args.config
+        && !check_dkim(config_path, &mut out)?
+    {
+        worst = EXIT_FINDINGS;
     }
     for path in &files {
         let verdict = check_file(path, directory, &mut out)?;
