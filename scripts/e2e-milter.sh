@@ -9,6 +9,9 @@
 #   - an Outlook auto-reply over SMTP (swaks)            -> arrives rewritten
 #   - a Sieve vacation reply through Postfix's sendmail  -> arrives rewritten
 #   - an ordinary reply over SMTP                        -> arrives unchanged
+#   - an auto-reply DKIM-signed by the firm's key (mx)   -> arrives rewritten
+#     with exactly one signature, courtesy's, which `courtesy dkim verify`
+#     passes against the keygen records (Postfix applied the header edits)
 # "Rewritten" means: X-Courtesy is present and the body equals the golden
 # expectation's body. Finally SIGTERM must stop the milter cleanly.
 #
@@ -72,6 +75,26 @@ smtp-sink -u nobody -d "$WORK/sink/m." "127.0.0.1:$SINK_PORT" 64 &
 PIDS+=($!)
 wait_port "$SINK_PORT"
 
+# DKIM keys: mx plays the firm's signing server, courtesy re-signs.
+KEYS=$WORK/keys
+DOMAIN=hoekstra-advies.nl
+for selector in mx courtesy; do
+    "$BIN" dkim keygen --domain "$DOMAIN" --selector "$selector" --out-dir "$KEYS" >/dev/null 2>&1
+done
+printf '%s\r\n' \
+    "From: Maarten Hoekstra <maarten@$DOMAIN>" \
+    "To: Klaas Klant <klant@customer.example>" \
+    "Subject: Afwezig: ondertekend bericht" \
+    "Date: Mon, 23 Nov 2026 09:14:00 +0100" \
+    "Message-ID: <e2e-milter-dkim@$DOMAIN>" \
+    "Auto-Submitted: auto-replied" \
+    "MIME-Version: 1.0" \
+    "Content-Type: text/plain; charset=utf-8" \
+    "" \
+    "Ik ben afwezig tot maandag. Uw mail wordt niet doorgestuurd." >"$WORK/dkim.eml"
+"$BIN" dkim sign --key "$KEYS/$DOMAIN.mx.key" --domain "$DOMAIN" --selector mx \
+    "$WORK/dkim.eml" >"$WORK/dkim-signed.eml"
+
 # The milter, with the same kind of configuration file as the relay.
 cat >"$WORK/courtesy.yaml" <<YAML
 instance: e2e-milter
@@ -80,6 +103,12 @@ audit:
   dir: $WORK/audit
 milter:
   listen: inet:127.0.0.1:$MILTER_PORT
+dkim:
+  domains:
+    $DOMAIN:
+      selector: courtesy
+      key: $KEYS/$DOMAIN.courtesy.key
+      on_signed: resign
 YAML
 "$BIN" milter --config "$WORK/courtesy.yaml" 2>"$WORK/courtesy.log" &
 MILTER_PID=$!
@@ -163,7 +192,40 @@ timeout 60 swaks --silent 2 --server "127.0.0.1:$SMTPD_PORT" --from maarten@hoek
 timeout 60 "$SENDMAIL" -C "$PF/etc" -f "<>" karin.bos@example.nl <"$GOLDEN/sieve-parttime-nl.eml" ||
     { echo "FAIL: sendmail"; fail=1; }
 
-wait_arrivals 3 || fail=1
+timeout 60 swaks --silent 2 --server "127.0.0.1:$SMTPD_PORT" --from "maarten@$DOMAIN" \
+    --to klant@customer.example --data "@$WORK/dkim-signed.eml" >"$WORK/swaks3.out" 2>&1 ||
+    { echo "FAIL: swaks (DKIM-signed auto-reply)"; cat "$WORK/swaks3.out"; fail=1; }
+
+wait_arrivals 4 || fail=1
+
+# The signed auto-reply: smtp-sink's envelope lines off, CRLF back, then
+# verified offline; Postfix's own Received header is not signed and stays.
+python3 - "$WORK/sink" "$WORK/dkim-delivered.eml" <<'PY' || fail=1
+import os, sys
+for name in os.listdir(sys.argv[1]):
+    raw = open(os.path.join(sys.argv[1], name), "rb").read()
+    if b"Subject: Afwezig: ondertekend bericht" not in raw:
+        continue
+    envelope = (b"X-Client-Addr:", b"X-Client-Proto:", b"X-Helo-Args:", b"X-Mail-Args:", b"X-Rcpt-Args:")
+    lines = [l for l in raw.split(b"\n") if not l.startswith(envelope)]
+    while lines and lines[-1] == b"":
+        lines.pop()
+    open(sys.argv[2], "wb").write(b"\r\n".join(lines) + b"\r\n")
+    sys.exit(0)
+print("FAIL dkim: the signed auto-reply did not arrive")
+sys.exit(1)
+PY
+if [ -f "$WORK/dkim-delivered.eml" ]; then
+    if "$BIN" dkim verify --records "$KEYS/$DOMAIN.mx.txt" --records "$KEYS/$DOMAIN.courtesy.txt" \
+        "$WORK/dkim-delivered.eml" >"$WORK/verify.out" \
+        && [ "$(wc -l <"$WORK/verify.out")" -eq 1 ] \
+        && grep -q "^pass d=$DOMAIN s=courtesy$" "$WORK/verify.out" \
+        && grep -q "^X-Courtesy: rewritten by e2e-milter" "$WORK/dkim-delivered.eml"; then
+        echo "ok   dkim: rewritten through Postfix, $(cat "$WORK/verify.out")"
+    else
+        echo "FAIL dkim:"; cat "$WORK/verify.out"; cat "$WORK/dkim-delivered.eml"; fail=1
+    fi
+fi
 
 # Match each arrival to what was sent by its Subject, then check it.
 python3 - "$WORK/sink" "$GOLDEN" <<'PY' || fail=1

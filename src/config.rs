@@ -127,6 +127,11 @@ pub struct ServiceConfig {
     /// People from LDAP or CSV exports (`docs/DIRECTORY.md`). Default: none.
     #[serde(default)]
     pub directory: Option<crate::directory::DirectoryConfig>,
+    /// DKIM re-signing and ARC sealing of rewritten mail (`docs/DKIM.md`).
+    /// Default: none, and DKIM-signed mail is then never rewritten. Keys are
+    /// loaded and checked when the service starts or reloads.
+    #[serde(default)]
+    pub dkim: Option<crate::dkim::DkimConfig>,
 }
 
 impl Default for ServiceConfig {
@@ -146,6 +151,7 @@ impl Default for ServiceConfig {
             milter: None,
             console: None,
             directory: None,
+            dkim: None,
         }
     }
 }
@@ -705,6 +711,21 @@ mod tests {
         let err = parse("smtp:\n  limits:\n    max_mesage_size: 10\n").unwrap_err().to_string();
         assert!(err.contains("max_mesage_size"), "{err}");
         assert!(err.contains("3:"), "no line in: {err}");
+    }
+
+    #[test]
+    fn dkim_section_parses_and_misspelt_keys_are_located() {
+        let config = parse(
+            "dkim:\n  domains:\n    firm.example:\n      selector: s1\n      key: /k\n      on_signed: keep\n",
+        )
+        .expect("valid");
+        let dkim = config.dkim.expect("dkim section");
+        let domain = &dkim.domains["firm.example"];
+        assert_eq!(domain.on_signed, Some(crate::dkim::OnSigned::Keep));
+        assert!(parse("").expect("empty").dkim.is_none());
+        let err =
+            parse("dkim:\n  domains:\n    a.nl:\n      on_sigend: skip\n").unwrap_err().to_string();
+        assert!(err.contains("on_sigend") && err.contains("4:"), "{err}");
     }
 
     #[test]

@@ -11,8 +11,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use crate::audit::record::DkimRecord;
 use crate::audit::{AuditSink, MessageEntry, Verdict};
 use crate::classify::SkipReason;
+use crate::config::ServiceConfig;
+use crate::dkim::apply::{self, Applied};
+use crate::dkim::{DkimConfig, DkimError, Signer};
 use crate::engine::{self, Disposition, EngineOptions, Outcome};
 use crate::envelope::Envelope;
 use crate::metrics::Metrics;
@@ -28,6 +32,28 @@ pub struct EngineContext {
     pub options: EngineOptions,
     /// Longest the engine may work on the message.
     pub timeout: Duration,
+    /// What to do with DKIM-signed mail, with the keys loaded.
+    pub dkim: Arc<Signer>,
+}
+
+/// Builds the signer from the `dkim:` section (an empty one when absent:
+/// signed mail is then never rewritten) and logs what it will do, so the
+/// startup log says plainly when signed mail is skipped for want of a key.
+pub fn build_signer(config: &ServiceConfig) -> Result<Arc<Signer>, DkimError> {
+    let signer = Signer::from_config(config.dkim.as_ref().unwrap_or(&DkimConfig::default()))?;
+    if config.dkim.is_none() {
+        tracing::info!(
+            "no dkim section: DKIM-signed mail is NOT rewritten (no key configured); see docs/DKIM.md"
+        );
+    }
+    for notice in signer.notices() {
+        if notice.warning {
+            tracing::warn!("dkim: {}", notice.text);
+        } else {
+            tracing::info!("dkim: {}", notice.text);
+        }
+    }
+    Ok(Arc::new(signer))
 }
 
 /// The engine's result for one message.
@@ -38,6 +64,9 @@ pub struct EngineRun {
     /// Whether the engine failed, panicked or timed out; the caller then
     /// applies the configured `engine_failure` action.
     pub failed: bool,
+    /// What the DKIM step did; for a rewrite, `outcome.rewritten.message`
+    /// is already the finished (re-signed, sealed) message.
+    pub dkim: Applied,
 }
 
 /// Runs the engine on a blocking thread with a time limit. A panic or a
@@ -56,6 +85,7 @@ pub async fn run_engine(
         return EngineRun {
             outcome: Outcome::failure(&context.policy, "engine timed out"),
             failed: true,
+            dkim: Applied::default(),
         };
     }
     let task = {
@@ -63,19 +93,29 @@ pub async fn run_engine(
         let envelope = envelope.clone();
         let original = Arc::clone(original);
         tokio::task::spawn_blocking(move || {
-            engine::process(&original, &envelope, &context.policy, &context.options)
+            let mut outcome =
+                engine::process(&original, &envelope, &context.policy, &context.options);
+            match apply::apply(&context.dkim, &original, &mut outcome) {
+                Ok(applied) => (outcome, applied),
+                Err(e) => {
+                    tracing::error!(error = %e, "DKIM step failed; the original is forwarded");
+                    let detail = format!("dkim: {e}");
+                    (Outcome::failure(&context.policy, detail), Applied::default())
+                }
+            }
         })
     };
     match tokio::time::timeout(context.timeout, task).await {
-        Ok(Ok(outcome)) => {
+        Ok(Ok((outcome, dkim))) => {
             let failed = matches!(outcome.skipped(), Some(SkipReason::EngineFailure(_)));
-            EngineRun { outcome, failed }
+            EngineRun { outcome, failed, dkim }
         }
         Ok(Err(join)) => {
             tracing::error!(error = %join, "engine panicked");
             EngineRun {
                 outcome: Outcome::failure(&context.policy, "engine panicked"),
                 failed: true,
+                dkim: Applied::default(),
             }
         }
         Err(_) => {
@@ -83,6 +123,7 @@ pub async fn run_engine(
             EngineRun {
                 outcome: Outcome::failure(&context.policy, "engine timed out"),
                 failed: true,
+                dkim: Applied::default(),
             }
         }
     }
@@ -107,6 +148,7 @@ pub async fn record_message(
     envelope: &Envelope,
     original: &Arc<Vec<u8>>,
     outcome: &Arc<Outcome>,
+    dkim: Option<DkimRecord>,
 ) -> Result<u64, String> {
     let sink = Arc::clone(sink);
     let policy = Arc::clone(policy);
@@ -121,6 +163,7 @@ pub async fn record_message(
             outcome: &outcome,
             original: &original,
             policy: &policy,
+            dkim: dkim.as_ref(),
         };
         sink.record_message(&entry).map_err(|e| e.to_string())
     })
@@ -222,8 +265,13 @@ mod tests {
     #[tokio::test]
     async fn a_zero_timeout_is_an_engine_failure() {
         let policy = Arc::new(crate::policy::example().policy);
-        let context =
-            EngineContext { policy, options: EngineOptions::default(), timeout: Duration::ZERO };
+        let dkim = build_signer(&ServiceConfig::default()).expect("empty dkim section");
+        let context = EngineContext {
+            policy,
+            options: EngineOptions::default(),
+            timeout: Duration::ZERO,
+            dkim,
+        };
         let original = Arc::new(b"From: a@b.example\r\nSubject: x\r\n\r\nhello\r\n".to_vec());
         let run =
             run_engine(&context, &Envelope::new("a@b.example", ["c@d.example"]), &original).await;

@@ -83,6 +83,7 @@ fn write_log(dir: &Path) {
         outcome: &outcome,
         original: ORIGINAL,
         policy: &policy,
+        dkim: None,
     };
     let seq = log.record_message(&entry).unwrap();
     log.record_verdict(seq, &Verdict { code: 451, text: "4.3.0 upstream busy".into() }).unwrap();

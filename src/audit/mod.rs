@@ -100,6 +100,8 @@ pub struct MessageEntry<'a> {
     pub original: &'a [u8],
     /// The policy in force.
     pub policy: &'a Policy,
+    /// What was done about DKIM signatures, when there was anything to do.
+    pub dkim: Option<&'a record::DkimRecord>,
 }
 
 /// The upstream's final answer for a message recorded earlier.

@@ -83,6 +83,10 @@ pub struct MessageRecord {
     pub disposition: String,
     /// Why the message was left alone, when it was skipped.
     pub skip: Option<SkipRecord>,
+    /// What happened to the message's DKIM signatures; absent when it had
+    /// none and nothing was signed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dkim: Option<DkimRecord>,
     /// Hex SHA-256 of the message as received.
     pub sha256_before: String,
     /// Hex SHA-256 of the message as forwarded.
@@ -142,6 +146,30 @@ pub struct SkipRecord {
     pub reason: String,
     /// Details, when the reason has any.
     pub detail: Option<String>,
+}
+
+/// What courtesy did about DKIM signatures (`docs/DKIM.md`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DkimRecord {
+    /// `resigned` (broken signatures replaced by courtesy's), `kept` (left
+    /// broken for a later hop), `skipped` (not rewritten because of a
+    /// signature) or `unsigned` (no signature to deal with; notes say
+    /// whether the message was ARC-sealed).
+    pub action: String,
+    /// The signatures courtesy added.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub signed: Vec<SignedByRecord>,
+    /// Plain-language account, one line per step.
+    pub notes: Vec<String>,
+}
+
+/// A signing domain and selector.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedByRecord {
+    /// `d=`.
+    pub domain: String,
+    /// `s=`.
+    pub selector: String,
 }
 
 /// What happened to one text part.
@@ -281,6 +309,7 @@ impl MessageRecord {
                     detail: value.get("detail").and_then(|d| d.as_str()).map(str::to_string),
                 }
             }),
+            dkim: entry.dkim.cloned(),
             sha256_before: sha256_hex(entry.original),
             sha256_after: sha256_hex(output),
             sha256_proposed: proposed,

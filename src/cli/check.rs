@@ -77,6 +77,11 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     }
     let directory = snapshot.as_ref().map(|(s, _)| s);
     let mut worst = 0u8;
+    if let Some(config_path) = &args.config
+        && !check_dkim(config_path, &mut out)?
+    {
+        worst = EXIT_FINDINGS;
+    }
     for path in &files {
         let verdict = check_file(path, directory, &mut out)?;
         worst = worst.max(match verdict {
@@ -193,6 +198,34 @@ fn check_file(
                 )?;
             }
             Ok(Verdict::Invalid)
+        }
+    }
+}
+
+/// Loads the `dkim:` section's keys as the service would and says what
+/// happens to signed mail; `false` when the service would refuse to start.
+fn check_dkim(config_path: &Path, out: &mut impl Write) -> anyhow::Result<bool> {
+    let origin = config_path.display();
+    let config = ServiceConfig::load(config_path)?;
+    let section = config.dkim.clone().unwrap_or_default();
+    match crate::dkim::Signer::from_config(&section) {
+        Ok(signer) => {
+            if config.dkim.is_none() {
+                writeln!(
+                    out,
+                    "{origin}: dkim: no dkim section: DKIM-signed mail is NOT rewritten, \
+                     because no key is configured (see docs/DKIM.md)"
+                )?;
+            }
+            for notice in signer.notices() {
+                let level = if notice.warning { "warning" } else { "note" };
+                writeln!(out, "{origin}: dkim: {level}: {}", notice.text)?;
+            }
+            Ok(true)
+        }
+        Err(e) => {
+            writeln!(out, "{origin}: dkim: error: {e}")?;
+            Ok(false)
         }
     }
 }

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
+use crate::dkim::verify::{KeyTable, verify_dkim};
 use crate::dkim::{KeyAlgorithm, keys};
 
 /// Arguments of `courtesy dkim`.
@@ -19,6 +20,42 @@ pub struct DkimArgs {
 enum DkimCommand {
     /// Generate a signing key pair and print the DNS TXT record to publish.
     Keygen(KeygenArgs),
+    /// Verify the DKIM signatures of a message against DNS records given in
+    /// files, without asking any name server (for checking courtesy's output
+    /// before the record is published).
+    Verify(VerifyArgs),
+    /// Sign a message with a key file and print it with the new
+    /// DKIM-Signature on top (for tests of a signing path before going live).
+    Sign(SignArgs),
+}
+
+/// Arguments of `courtesy dkim sign`.
+#[derive(Debug, clap::Args)]
+pub struct SignArgs {
+    /// PEM private key (RSA 2048+ or Ed25519).
+    #[arg(long)]
+    key: PathBuf,
+    /// The signing domain (`d=`).
+    #[arg(long)]
+    domain: String,
+    /// The selector (`s=`).
+    #[arg(long)]
+    selector: String,
+    /// The message; `-` reads standard input.
+    #[arg(value_name = "MESSAGE")]
+    message: PathBuf,
+}
+
+/// Arguments of `courtesy dkim verify`.
+#[derive(Debug, clap::Args)]
+pub struct VerifyArgs {
+    /// Zone-file lines with the public keys, as `courtesy dkim keygen` writes
+    /// them (SELECTOR._domainkey.DOMAIN IN TXT "v=DKIM1; ..."); repeatable.
+    #[arg(long = "records", value_name = "FILE", required = true)]
+    records: Vec<PathBuf>,
+    /// The message; `-` reads standard input.
+    #[arg(value_name = "MESSAGE")]
+    message: PathBuf,
 }
 
 /// Arguments of `courtesy dkim keygen`.
@@ -51,7 +88,66 @@ enum AlgorithmArg {
 pub fn run(args: DkimArgs) -> anyhow::Result<ExitCode> {
     match args.command {
         DkimCommand::Keygen(args) => keygen(args),
+        DkimCommand::Verify(args) => verify(args),
+        DkimCommand::Sign(args) => sign(args),
     }
+}
+
+fn read_message(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
+    if path.as_os_str() == "-" {
+        let mut buffer = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buffer)?;
+        Ok(buffer)
+    } else {
+        std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+    }
+}
+
+/// Signs relaxed/relaxed over the header set courtesy itself signs.
+fn sign(args: SignArgs) -> anyhow::Result<ExitCode> {
+    use mail_auth::common::headers::HeaderWriter;
+    let loaded = keys::load(&args.key)?;
+    let message = read_message(&args.message)?;
+    let signature = mail_auth::dkim::DkimSigner::from_key(loaded.key)
+        .domain(args.domain.trim().trim_end_matches('.').to_ascii_lowercase())
+        .selector(args.selector.trim())
+        .headers(crate::dkim::SIGNED_HEADERS)
+        .header_canonicalization(mail_auth::dkim::Canonicalization::Relaxed)
+        .body_canonicalization(mail_auth::dkim::Canonicalization::Relaxed)
+        .sign(&message)
+        .map_err(|e| anyhow::anyhow!("cannot sign: {e}"))?;
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(signature.to_header().as_bytes())?;
+    stdout.write_all(&message)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints one line per signature; exit 0 only when the message has at least
+/// one signature and every one of them passes.
+fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
+    let mut table = KeyTable::new();
+    for path in &args.records {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let added = table.insert_zone_text(&text).with_context(|| path.display().to_string())?;
+        anyhow::ensure!(added > 0, "{}: no DKIM record found", path.display());
+    }
+    let message = read_message(&args.message)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let verdicts = runtime.block_on(verify_dkim(&message, &table))?;
+    let mut stdout = std::io::stdout().lock();
+    for v in &verdicts {
+        let detail = v.detail.as_deref().map(|d| format!(" ({d})")).unwrap_or_default();
+        writeln!(stdout, "{} d={} s={}{detail}", v.result, v.domain, v.selector)?;
+    }
+    if verdicts.is_empty() {
+        writeln!(stdout, "none: the message has no DKIM-Signature")?;
+    }
+    let all_pass = !verdicts.is_empty() && verdicts.iter().all(|v| v.passed());
+    Ok(if all_pass { ExitCode::SUCCESS } else { ExitCode::from(super::EXIT_FINDINGS) })
 }
 
 fn keygen(args: KeygenArgs) -> anyhow::Result<ExitCode> {

@@ -17,6 +17,7 @@
 //! Signing, canonicalisation and verification are mail-auth's; this module
 //! only decides what to sign and splices headers.
 
+pub mod apply;
 mod arc;
 pub mod config;
 mod headers;

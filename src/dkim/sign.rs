@@ -51,6 +51,10 @@ pub struct Finish {
     pub edits: Vec<HeaderEdit>,
     /// What was done and why, for logs and the audit record.
     pub notes: Vec<String>,
+    /// `(domain, selector)` of every signature courtesy added.
+    pub resigned: Vec<(String, String)>,
+    /// `(domain, selector)` of every broken signature left in place (`keep`).
+    pub kept: Vec<(String, String)>,
 }
 
 struct Domain {
@@ -192,6 +196,16 @@ impl Signer {
         Ok(self.plan(rewritten, original)?.1)
     }
 
+    /// Both at once: the header edits and the finished bytes they produce,
+    /// from one signing run (a second run would carry another timestamp).
+    pub fn finish_both(
+        &self,
+        rewritten: &[u8],
+        original: &[u8],
+    ) -> Result<(Finish, Vec<u8>), DkimError> {
+        self.plan(rewritten, original)
+    }
+
     fn plan(&self, rewritten: &[u8], original: &[u8]) -> Result<(Finish, Vec<u8>), DkimError> {
         let fields = headers::fields(rewritten);
         if fields.is_empty() {
@@ -206,10 +220,13 @@ impl Signer {
         for signature in signatures.iter().filter(|s| broken.contains(&s.index)).rev() {
             match signature.on_signed {
                 OnSigned::Skip => return Err(DkimError::MustSkip(skip_reason(signature))),
-                OnSigned::Keep => finish.notes.push(format!(
-                    "left the broken DKIM signature of {} (s={}) for a later hop to replace",
-                    signature.domain, signature.selector
-                )),
+                OnSigned::Keep => {
+                    finish.notes.push(format!(
+                        "left the broken DKIM signature of {} (s={}) for a later hop to replace",
+                        signature.domain, signature.selector
+                    ));
+                    finish.kept.push((signature.domain.clone(), signature.selector.clone()));
+                }
                 OnSigned::Resign => {
                     removed.push(dkim_field(&fields, signature.index).range.clone());
                     finish.edits.push(HeaderEdit::Remove {
@@ -238,6 +255,7 @@ impl Signer {
             message = headers::splice(&message, text.as_bytes(), &[]);
             added.splice(0..0, headers::split_header_text(&text));
             finish.notes.push(format!("re-signed for {domain} (s={})", signature.s));
+            finish.resigned.push((domain.to_string(), signature.s.clone()));
         }
         if let Some(sealer) = &self.sealer {
             match sealer.seal(&message)? {

@@ -47,6 +47,37 @@ impl KeyTable {
     }
 }
 
+impl KeyTable {
+    /// Adds every record of zone-file text as `courtesy dkim keygen` writes
+    /// it: `selector._domainkey.domain [TTL] [IN] TXT "part" "part"...`, one
+    /// record per line; empty lines and `;` comments are ignored. Returns how
+    /// many records were added.
+    pub fn insert_zone_text(&mut self, text: &str) -> Result<usize, DkimError> {
+        let mut added = 0;
+        for line in text.lines() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with(';') {
+                continue;
+            }
+            let bad = |reason: &str| DkimError::Record {
+                name: line.split_whitespace().next().unwrap_or_default().to_string(),
+                reason: reason.to_string(),
+            };
+            let name = line.split_whitespace().next().unwrap_or_default().trim_end_matches('.');
+            let (selector, domain) =
+                name.split_once("._domainkey.").ok_or_else(|| bad("not a _domainkey name"))?;
+            let txt = line.find(" TXT ").ok_or_else(|| bad("no TXT record on this line"))?;
+            let quoted: Vec<&str> = line[txt..].split('"').skip(1).step_by(2).collect();
+            if quoted.is_empty() {
+                return Err(bad("the TXT value is not in double quotes"));
+            }
+            self.insert(selector, domain, &quoted.concat())?;
+            added += 1;
+        }
+        Ok(added)
+    }
+}
+
 impl ResolverCache<Box<str>, Txt> for KeyTable {
     fn get<Q>(&self, name: &Q) -> Option<Txt>
     where
@@ -150,4 +181,22 @@ pub async fn verify_arc(raw: &[u8], keys: &KeyTable) -> Result<Verdict, DkimErro
         (set.seal.header.d.clone(), set.seal.header.s.clone())
     });
     Ok(verdict(output.result(), &d, &s))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_zone_lines_as_keygen_writes_them() {
+        let key = crate::dkim::keys::generate(crate::dkim::KeyAlgorithm::Ed25519, 0).expect("key");
+        let record = crate::dkim::keys::dns_record(key.algorithm, &key.public_key);
+        let line = crate::dkim::keys::dns_zone_line("a.example", "s1", &record);
+        let mut table = KeyTable::new();
+        let text = format!("; published 2026-12-01\n\n{line}\n");
+        assert_eq!(table.insert_zone_text(&text).expect("valid"), 1);
+        assert!(table.get("s1._domainkey.a.example.").is_some());
+        assert!(table.insert_zone_text("s1._domainkey.a.example IN TXT v=DKIM1").is_err());
+        assert!(table.insert_zone_text("www.a.example IN TXT \"x\"").is_err());
+    }
 }

@@ -12,8 +12,9 @@
 
 use miltr_common::modifications::ModificationAction;
 use miltr_common::modifications::body::ReplaceBody;
-use miltr_common::modifications::headers::{AddHeader, ChangeHeader};
+use miltr_common::modifications::headers::{AddHeader, ChangeHeader, InsertHeader};
 
+use crate::dkim::HeaderEdit;
 use crate::rewrite::{HeaderChange, Rewritten};
 
 /// Largest body piece in one replace-body packet (libmilter's `MILTER_CHUNK_SIZE`).
@@ -62,6 +63,26 @@ pub fn modifications(rewritten: &Rewritten, leading_space: bool) -> Vec<Modifica
         actions.push(ReplaceBody::new(chunk).into());
     }
     actions
+}
+
+/// The DKIM step's header edits as milter actions, in the order given: a
+/// removal is a change to an empty value (what `smfi_chgheader` defines as
+/// delete), a new header is inserted at index 0, above every other one.
+pub fn header_edits(edits: &[HeaderEdit], leading_space: bool) -> Vec<ModificationAction> {
+    let space = if leading_space { " " } else { "" };
+    edits
+        .iter()
+        .map(|edit| match edit {
+            HeaderEdit::Remove { name, index } => {
+                let index = u32::try_from(*index).unwrap_or(u32::MAX);
+                ChangeHeader::new(index, name.as_bytes(), b"").into()
+            }
+            HeaderEdit::Prepend { name, value } => {
+                let value = format!("{space}{}", lf_folds(value));
+                InsertHeader::new(0, name.as_bytes(), value.as_bytes()).into()
+            }
+        })
+        .collect()
 }
 
 /// Appends `bytes` with every line end as CRLF (bare LF and CRLF alike).

@@ -23,6 +23,7 @@ use super::server::{Milter, MilterSettings};
 use super::session::Collected;
 use crate::audit::{OnAuditFailure, Verdict};
 use crate::config::EngineFailureAction;
+use crate::dkim::HeaderEdit;
 use crate::engine::{Disposition, Outcome};
 use crate::pipeline;
 
@@ -53,12 +54,13 @@ pub(super) async fn end_of_message(
     pipeline::count(&metrics, &run, started.elapsed());
     let failed = run.failed;
     let outcome = Arc::new(run.outcome);
+    let dkim = run.dkim;
 
     let tempfail_on_failure = settings.config.engine_failure == EngineFailureAction::Tempfail;
     let mut replies = if failed && tempfail_on_failure {
         vec![ServerMessage::Action(Action::Tempfail(Tempfail))]
     } else {
-        changes(&outcome, agreement, settings)
+        changes(&outcome, &dkim.edits, agreement, settings)
     };
 
     let audit = milter.audit().filter(|_| outcome.is_auditable());
@@ -70,6 +72,7 @@ pub(super) async fn end_of_message(
             &envelope,
             &original,
             &outcome,
+            dkim.record.clone(),
         )
         .await
         {
@@ -107,6 +110,7 @@ pub(super) async fn end_of_message(
 /// (observe mode asks for none).
 fn changes(
     outcome: &Outcome,
+    dkim_edits: &[HeaderEdit],
     agreement: Option<Agreement>,
     settings: &MilterSettings,
 ) -> Vec<ServerMessage> {
@@ -119,6 +123,11 @@ fn changes(
         let leading_space = agreement.is_some_and(|a| a.leading_space());
         replies.extend(
             message::modifications(rewritten, leading_space)
+                .into_iter()
+                .map(ServerMessage::ModificationAction),
+        );
+        replies.extend(
+            message::header_edits(dkim_edits, leading_space)
                 .into_iter()
                 .map(ServerMessage::ModificationAction),
         );

@@ -44,6 +44,9 @@ pub enum MilterError {
     /// The audit log.
     #[error(transparent)]
     Audit(#[from] AuditError),
+    /// A DKIM key or the `dkim:` section.
+    #[error("dkim: {0}")]
+    Dkim(#[from] crate::dkim::DkimError),
     /// Binding the socket.
     #[error("cannot listen on {socket}: {source}")]
     Bind {
@@ -72,8 +75,9 @@ fn build_settings(config: ServiceConfig) -> Result<MilterSettings, MilterError> 
         observe_only: config.mode == Mode::Observe,
         instance: config.instance.clone(),
     };
+    let dkim = crate::pipeline::build_signer(&config)?;
     let engine =
-        EngineContext { policy: Arc::new(policy), options, timeout: config.engine_timeout };
+        EngineContext { policy: Arc::new(policy), options, timeout: config.engine_timeout, dkim };
     Ok(MilterSettings { milter: config.milter(), config, engine })
 }
 

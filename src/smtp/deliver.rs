@@ -13,6 +13,7 @@ use super::data::DataError;
 use super::reply::{Failure, Reply};
 use super::server::{Relay, Settings};
 use super::upstream::Upstream;
+use crate::audit::record::DkimRecord;
 use crate::audit::{OnAuditFailure, Verdict};
 use crate::config::EngineFailureAction;
 use crate::engine::Outcome;
@@ -50,17 +51,18 @@ pub(super) async fn deliver(
         policy: Arc::clone(&settings.policy),
         options: settings.engine.clone(),
         timeout: settings.config.engine_timeout,
+        dkim: Arc::clone(&settings.dkim),
     };
     let run = pipeline::run_engine(&context, envelope, &original).await;
     pipeline::count(&metrics, &run, started.elapsed());
-    let (outcome, engine_failed) = (run.outcome, run.failed);
+    let (outcome, engine_failed, dkim) = (run.outcome, run.failed, run.dkim.record);
 
     let reply = if engine_failed && settings.config.engine_failure == EngineFailureAction::Tempfail
     {
         upstream.rset().await;
         Failure::EngineTempfail.reply()
     } else {
-        forward(relay, settings, upstream, envelope, &original, outcome).await
+        forward(relay, settings, upstream, envelope, &original, outcome, dkim).await
     };
     Metrics::observe(&metrics.message_seconds, started.elapsed());
     tracing::info!(
@@ -86,6 +88,7 @@ async fn forward(
     envelope: &Envelope,
     original: &Arc<Vec<u8>>,
     outcome: Outcome,
+    dkim: Option<DkimRecord>,
 ) -> Reply {
     let metrics = relay.metrics();
     let audit = relay.audit().filter(|_| outcome.is_auditable());
@@ -93,7 +96,9 @@ async fn forward(
     let outcome = Arc::new(outcome);
     let mut seq = None;
     if let Some(sink) = &audit {
-        match pipeline::record_message(sink, &settings.policy, envelope, original, &outcome).await {
+        let recorded =
+            pipeline::record_message(sink, &settings.policy, envelope, original, &outcome, dkim);
+        match recorded.await {
             Ok(s) => seq = Some(s),
             Err(e) => {
                 metrics.audit_failures.inc();

@@ -64,6 +64,9 @@ pub enum RelayError {
     /// Binding or accepting.
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    /// A DKIM key or the `dkim:` section.
+    #[error("dkim: {0}")]
+    Dkim(#[from] crate::dkim::DkimError),
 }
 
 /// The settings one session runs with from start to end.
@@ -80,6 +83,8 @@ pub struct Settings {
     pub tls: Option<TlsAcceptor>,
     /// AUTH users, if configured.
     pub users: Option<Arc<Users>>,
+    /// DKIM decisions and keys.
+    pub dkim: Arc<crate::dkim::Signer>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -167,7 +172,8 @@ fn build_settings(
         observe_only: config.mode == Mode::Observe,
         instance: config.instance.clone(),
     };
-    Ok(Settings { config, policy, upstream, engine, tls, users })
+    let dkim = crate::pipeline::build_signer(&config)?;
+    Ok(Settings { config, policy, upstream, engine, tls, users, dkim })
 }
 
 impl Relay {
@@ -282,6 +288,7 @@ impl Relay {
                     engine: current.engine.clone(),
                     tls: current.tls.clone(),
                     users: current.users.clone(),
+                    dkim: Arc::clone(&current.dkim),
                 };
                 tracing::info!(
                     people = snapshot.people.len(),

@@ -141,6 +141,7 @@ pub fn record(log: &AuditLog, disposition: Disposition, policy: &Policy) -> u64 
         outcome: &outcome,
         original: ORIGINAL,
         policy,
+        dkim: None,
     };
     let seq = log.record_message(&entry).expect("record message");
     log.record_verdict(seq, &Verdict { code: 250, text: "2.0.0 Ok: queued as 4XyZ".into() })

@@ -151,6 +151,7 @@ pub fn audit_log(dir: &Path, diff: DiffMode) -> AuditConfig {
         outcome: &outcome,
         original: &raw,
         policy: &policy,
+        dkim: None,
     };
     let seq = log.record_message(&entry).unwrap();
     log.record_verdict(seq, &Verdict { code: 250, text: "2.0.0 queued".into() }).unwrap();

@@ -122,6 +122,7 @@ pub enum Reply {
     Accept,
     AddHeader { name: String, value: String },
     ChangeHeader { index: u32, name: String, value: String },
+    InsertHeader { index: u32, name: String, value: String },
     ReplaceBody(Vec<u8>),
     Other(u8, Vec<u8>),
 }
@@ -207,6 +208,11 @@ impl Mta {
                 let index = u32::from_be_bytes(data[0..4].try_into().unwrap());
                 let s = strings(&data[4..]);
                 Reply::ChangeHeader { index, name: s[0].clone(), value: s[1].clone() }
+            }
+            b'i' => {
+                let index = u32::from_be_bytes(data[0..4].try_into().unwrap());
+                let s = strings(&data[4..]);
+                Reply::InsertHeader { index, name: s[0].clone(), value: s[1].clone() }
             }
             b'b' => Reply::ReplaceBody(data),
             other => Reply::Other(other, data),
@@ -312,12 +318,23 @@ pub fn apply(raw: &[u8], end: &EndOfMessage, leading_space: bool) -> Vec<u8> {
                 headers.push((name.clone().into_bytes(), space(value)))
             }
             Reply::ChangeHeader { index, name, value } => {
-                let target = headers
-                    .iter_mut()
-                    .filter(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+                let position = headers
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, (n, _))| n.eq_ignore_ascii_case(name.as_bytes()))
                     .nth(*index as usize - 1)
+                    .map(|(i, _)| i)
                     .expect("changed header exists");
-                target.1 = space(value);
+                // An empty value deletes the header (smfi_chgheader).
+                if value.is_empty() {
+                    headers.remove(position);
+                } else {
+                    headers[position].1 = space(value);
+                }
+            }
+            Reply::InsertHeader { index, name, value } => {
+                let at = (*index as usize).min(headers.len());
+                headers.insert(at, (name.clone().into_bytes(), space(value)));
             }
             _ => {}
         }
