@@ -271,6 +271,11 @@ async fn rewrites_page_lists_and_shows_audit_records() {
     assert_eq!(detail.status, StatusCode::OK, "{}", detail.body);
     assert!(detail.body.contains("<ins>"), "before/after highlighted");
     assert!(detail.body.contains("Nadia el Amrani"));
+    // The log says "rewritten"; a Dutch visitor reads it in Dutch, in the list and in the detail.
+    let dutch = get(&r, "/rewrites?lang=nl", None).await;
+    assert!(dutch.body.contains(">herschreven</td>"), "{}", dutch.body);
+    let dutch = get(&r, "/rewrites/relay/1?lang=nl", None).await;
+    assert!(dutch.body.contains(">herschreven"), "{}", dutch.body);
     assert_eq!(get(&r, "/rewrites/relay/99", None).await.status, StatusCode::NOT_FOUND);
     assert_eq!(get(&r, "/rewrites/relay/notanumber", None).await.status, StatusCode::BAD_REQUEST);
 }

@@ -172,6 +172,10 @@ const TEXT: &[(&str, &str, &str)] = &[
     ),
     ("disp_skipped", "overgeslagen (ongewijzigd doorgestuurd)", "skipped (forwarded unchanged)"),
     ("skipped_because", "Overgeslagen omdat", "Skipped because"),
+    // The audit log's dispositions, short enough for a table column.
+    ("state_rewritten", "herschreven", "rewritten"),
+    ("state_observed", "waargenomen", "observed"),
+    ("state_skipped", "overgeslagen", "skipped"),
     ("rules", "Regels", "Rules"),
     ("unapplied", "Niet toegepast", "Not applied"),
     ("before", "Voor", "Before"),

@@ -9,8 +9,8 @@ use axum::response::Response;
 use minijinja::value::Serde;
 use minijinja::{Value, context};
 
-use super::super::ConsoleState;
 use super::super::web::{self, Visitor};
+use super::super::{ConsoleState, i18n};
 use crate::audit::query::{self, MessageView};
 use crate::audit::{DiffMode, read, report};
 
@@ -48,6 +48,7 @@ pub async fn list(State(state): State<ConsoleState>, Extension(v): Extension<Vis
                 who => m.message.sender.as_ref().map_or_else(|| m.message.mail_from.clone(), |s| s.name.clone()),
                 rules => m.message.rules.clone(),
                 disposition => m.message.disposition.clone(),
+                disposition_text => disposition_text(v.lang, &m.message.disposition),
                 recipients => m.message.rcpt_to.join(", "),
             }
         })
@@ -84,7 +85,23 @@ pub async fn detail(
     }
     let built = report::build(std::slice::from_ref(&found), "", "");
     let item = built.items.into_iter().next().map(|i| Value::from(Serde(&i)));
-    web::page(&state, &v, StatusCode::OK, "rewrite.html", "rewrites", context! { item })
+    let disposition_text = disposition_text(v.lang, &found.message.disposition);
+    web::page(
+        &state,
+        &v,
+        StatusCode::OK,
+        "rewrite.html",
+        "rewrites",
+        context! { item, disposition_text },
+    )
+}
+
+/// The audit log writes dispositions in English; the page speaks the visitor's language.
+fn disposition_text(lang: i18n::Lang, disposition: &str) -> String {
+    match i18n::text(lang, &format!("state_{disposition}")) {
+        "" => disposition.to_string(),
+        text => text.to_string(),
+    }
 }
 
 async fn load(state: &ConsoleState) -> Result<(Vec<MessageView>, usize), String> {
