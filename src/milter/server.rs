@@ -16,8 +16,8 @@
 //! started with.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use tokio::net::{TcpListener, UnixListener};
@@ -29,6 +29,7 @@ use super::connection;
 use crate::audit::{AuditError, AuditSink};
 use crate::config::{ConfigError, MilterConfig, MilterSocket, Mode, ServiceConfig};
 use crate::engine::EngineOptions;
+use crate::live::Live;
 use crate::metrics::Metrics;
 use crate::pipeline::EngineContext;
 
@@ -83,13 +84,11 @@ fn build_settings(config: ServiceConfig) -> Result<MilterSettings, MilterError> 
 
 /// The running milter's shared state.
 pub struct Milter {
-    settings: RwLock<Arc<MilterSettings>>,
+    settings: Live<MilterSettings>,
     config_path: Option<PathBuf>,
     metrics: Arc<Metrics>,
     audit: Option<Arc<dyn AuditSink>>,
     healthy: Arc<AtomicBool>,
-    /// Why the last reload failed, for the console; cleared by the next good one.
-    last_reload_error: Mutex<Option<String>>,
 }
 
 impl std::fmt::Debug for Milter {
@@ -120,19 +119,18 @@ impl Milter {
     ) -> Result<Arc<Milter>, MilterError> {
         let settings = build_settings(config)?;
         Ok(Arc::new(Milter {
-            settings: RwLock::new(Arc::new(settings)),
+            settings: Live::new(settings),
             config_path,
             metrics: Metrics::new(),
             audit,
             healthy: Arc::new(AtomicBool::new(true)),
-            last_reload_error: Mutex::new(None),
         }))
     }
 
     /// Why the last reload (or directory rebuild) failed, as it was logged;
     /// `None` once a later one succeeded. The running policy is unaffected.
     pub fn last_reload_error(&self) -> Option<String> {
-        self.last_reload_error.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.settings.last_error()
     }
 
     /// The metrics registry.
@@ -147,7 +145,7 @@ impl Milter {
 
     /// The settings new connections start with.
     pub fn settings(&self) -> Arc<MilterSettings> {
-        Arc::clone(&self.settings.read().unwrap_or_else(|p| p.into_inner()))
+        self.settings.get()
     }
 
     pub(super) fn audit(&self) -> Option<Arc<dyn AuditSink>> {
@@ -169,22 +167,7 @@ impl Milter {
             };
             build_settings(config)
         })();
-        match result {
-            Ok(settings) => {
-                tracing::info!(policy = %settings.engine.policy.source.path, "configuration and policy reloaded");
-                *self.settings.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(settings);
-                self.metrics.reload(true);
-                *self.last_reload_error.lock().unwrap_or_else(|p| p.into_inner()) = None;
-                Ok(())
-            }
-            Err(e) => {
-                tracing::error!("reload failed, keeping the running policy: {e}");
-                self.metrics.reload(false);
-                *self.last_reload_error.lock().unwrap_or_else(|p| p.into_inner()) =
-                    Some(e.to_string());
-                Err(e)
-            }
-        }
+        self.settings.replace(result, "configuration and policy reload", &self.metrics)
     }
 }
 

@@ -14,8 +14,8 @@
 
 use std::net::IpAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use tokio::net::TcpListener;
@@ -32,6 +32,7 @@ use crate::audit::{AuditError, AuditSink};
 use crate::config::{ConfigError, Mode, ServiceConfig};
 use crate::directory::{Refresher, Snapshot};
 use crate::engine::EngineOptions;
+use crate::live::Live;
 use crate::metrics::Metrics;
 use crate::policy::{self, Policy};
 
@@ -99,13 +100,11 @@ impl std::fmt::Debug for Settings {
 
 /// The running relay's shared state.
 pub struct Relay {
-    settings: RwLock<Arc<Settings>>,
+    settings: Live<Settings>,
     config_path: Option<PathBuf>,
     metrics: Arc<Metrics>,
     audit: Option<Arc<dyn AuditSink>>,
     healthy: Arc<AtomicBool>,
-    /// Why the last reload failed, for the console; cleared by the next good one.
-    last_reload_error: Mutex<Option<String>>,
     /// Keeps the directory's people fresh when the configuration has `directory:`.
     directory: Option<Arc<Refresher>>,
 }
@@ -199,12 +198,11 @@ impl Relay {
         let directory = config.directory.as_ref().map(crate::directory::service::attach);
         let settings = build_settings(config, directory.as_deref())?;
         Ok(Arc::new(Relay {
-            settings: RwLock::new(Arc::new(settings)),
+            settings: Live::new(settings),
             config_path,
             metrics: Metrics::new(),
             audit,
             healthy: Arc::new(AtomicBool::new(true)),
-            last_reload_error: Mutex::new(None),
             directory,
         }))
     }
@@ -212,7 +210,7 @@ impl Relay {
     /// Why the last reload (or directory rebuild) failed, as it was logged;
     /// `None` once a later one succeeded. The running policy is unaffected.
     pub fn last_reload_error(&self) -> Option<String> {
-        self.last_reload_error.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.settings.last_error()
     }
 
     /// The metrics registry.
@@ -227,7 +225,7 @@ impl Relay {
 
     /// The settings new sessions start with.
     pub fn settings(&self) -> Arc<Settings> {
-        Arc::clone(&self.settings.read().unwrap_or_else(|p| p.into_inner()))
+        self.settings.get()
     }
 
     pub(super) fn audit(&self) -> Option<Arc<dyn AuditSink>> {
@@ -249,22 +247,7 @@ impl Relay {
             };
             build_settings(config, self.directory.as_deref())
         })();
-        match result {
-            Ok(settings) => {
-                tracing::info!(policy = %settings.policy.source.path, "configuration and policy reloaded");
-                *self.settings.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(settings);
-                self.metrics.reload(true);
-                *self.last_reload_error.lock().unwrap_or_else(|p| p.into_inner()) = None;
-                Ok(())
-            }
-            Err(e) => {
-                tracing::error!("reload failed, keeping the running policy: {e}");
-                self.metrics.reload(false);
-                *self.last_reload_error.lock().unwrap_or_else(|p| p.into_inner()) =
-                    Some(e.to_string());
-                Err(e)
-            }
-        }
+        self.settings.replace(result, "configuration and policy reload", &self.metrics)
     }
 }
 
@@ -279,36 +262,18 @@ impl Relay {
     /// left the directory), the running policy stays and the findings are logged.
     pub fn rebuild_with_directory(&self, snapshot: &Snapshot) -> Result<(), RelayError> {
         let current = self.settings();
-        match load_policy_with(&current.config, Some(snapshot)) {
-            Ok(policy) => {
-                let settings = Settings {
-                    config: current.config.clone(),
-                    policy: Arc::new(policy),
-                    upstream: Arc::clone(&current.upstream),
-                    engine: current.engine.clone(),
-                    tls: current.tls.clone(),
-                    users: current.users.clone(),
-                    dkim: Arc::clone(&current.dkim),
-                };
-                tracing::info!(
-                    people = snapshot.people.len(),
-                    "policy rebuilt with the new directory snapshot"
-                );
-                *self.settings.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(settings);
-                self.metrics.reload(true);
-                *self.last_reload_error.lock().unwrap_or_else(|p| p.into_inner()) = None;
-                Ok(())
-            }
-            Err(e) => {
-                tracing::error!(
-                    "the new directory snapshot does not fit the policy, keeping the running one: {e}"
-                );
-                self.metrics.reload(false);
-                *self.last_reload_error.lock().unwrap_or_else(|p| p.into_inner()) =
-                    Some(e.to_string());
-                Err(e)
-            }
-        }
+        let rebuilt = load_policy_with(&current.config, Some(snapshot)).map(|policy| Settings {
+            config: current.config.clone(),
+            policy: Arc::new(policy),
+            upstream: Arc::clone(&current.upstream),
+            engine: current.engine.clone(),
+            tls: current.tls.clone(),
+            users: current.users.clone(),
+            dkim: Arc::clone(&current.dkim),
+        });
+        let what =
+            format!("policy rebuild over a directory snapshot of {} people", snapshot.people.len());
+        self.settings.replace(rebuilt, &what, &self.metrics)
     }
 }
 
