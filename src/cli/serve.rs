@@ -5,7 +5,7 @@
 //! SIGHUP reloads the configuration file and the policy, keeping the
 //! running ones if the new ones do not validate.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
@@ -22,26 +22,11 @@ pub struct ServeArgs {
     pub config: Option<PathBuf>,
 }
 
-/// The policy used when no configuration file is given.
-const DEFAULT_POLICY: &str = "policies/example.yaml";
-
 /// Runs `courtesy serve`.
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let config = match &args.config {
-        Some(path) => match ServiceConfig::load(path) {
-            Ok(config) => config,
-            Err(e) => {
-                eprintln!("courtesy: {e}");
-                return Ok(ExitCode::from(super::EXIT_USAGE));
-            }
-        },
-        None => {
-            let mut config = ServiceConfig::default();
-            if Path::new(DEFAULT_POLICY).exists() {
-                config.policy = Some(PathBuf::from(DEFAULT_POLICY));
-            }
-            config
-        }
+    let config = match super::service_config(args.config.as_deref()) {
+        Ok(config) => config,
+        Err(exit) => return Ok(exit),
     };
     init_logging(config.log_format);
     let runtime = tokio::runtime::Builder::new_multi_thread()
