@@ -351,9 +351,12 @@ impl Planner<'_> {
     }
 
     /// The language of one sentence, for messages written in two languages;
-    /// the message's language when the sentence is too short to tell.
+    /// the message's language when the sentence is too short to tell. A
+    /// sentence whose function words are the message's language needs no model.
     fn language_of(&self, sentence: &str) -> Language {
-        crate::classify::language::detect(sentence).unwrap_or(self.language)
+        use crate::classify::language::{Hints, detect_with_hints};
+        let hints = Hints { declared: None, subject: None, usual: Some(self.language) };
+        detect_with_hints(sentence, hints).unwrap_or(self.language)
     }
 
     /// Says who helps on the days a part-timer is not in.
