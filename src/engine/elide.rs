@@ -32,6 +32,9 @@ const MAX_DEPTH: usize = 16;
 /// when it has fewer than `min_elided` such bytes or a structure the walk
 /// does not model.
 pub(crate) fn elide_attachments(raw: &[u8], min_elided: usize) -> Option<Vec<u8>> {
+    if raw.len() < min_elided {
+        return None;
+    }
     let ranges = attachment_bodies(raw)?;
     let elided: usize = ranges.iter().map(|r| r.len()).sum();
     if elided == 0 || elided < min_elided {
