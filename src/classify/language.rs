@@ -113,10 +113,40 @@ const FUNCTION_WORDS: &[(Language, &[&str])] = &[
     (
         Language::Nl,
         &[
-            "het", "een", "ik", "ben", "van", "niet", "met", "voor", "tot", "uw", "mijn", "zijn",
-            "naar", "dat", "bij", "kunt", "wij", "heb", "op", "ook", "om", "deze", "wordt",
-            "graag", "maar", "over", "zal", "weer", "groet", "groeten", "vriendelijke", "heer",
-            "mevrouw", "bedankt",
+            "het",
+            "een",
+            "ik",
+            "ben",
+            "van",
+            "niet",
+            "met",
+            "voor",
+            "tot",
+            "uw",
+            "mijn",
+            "zijn",
+            "naar",
+            "dat",
+            "bij",
+            "kunt",
+            "wij",
+            "heb",
+            "op",
+            "ook",
+            "om",
+            "deze",
+            "wordt",
+            "graag",
+            "maar",
+            "over",
+            "zal",
+            "weer",
+            "groet",
+            "groeten",
+            "vriendelijke",
+            "heer",
+            "mevrouw",
+            "bedankt",
         ],
     ),
     (
@@ -130,17 +160,69 @@ const FUNCTION_WORDS: &[(Language, &[&str])] = &[
     (
         Language::De,
         &[
-            "der", "das", "und", "ich", "bin", "nicht", "mit", "für", "bis", "sie", "ihre", "ist",
-            "zu", "von", "im", "ein", "eine", "werde", "auf", "wieder", "bitte", "mich", "dem",
-            "grüßen", "grüße", "freundlichen", "herr", "frau", "sehr", "geehrte", "geehrter",
+            "der",
+            "das",
+            "und",
+            "ich",
+            "bin",
+            "nicht",
+            "mit",
+            "für",
+            "bis",
+            "sie",
+            "ihre",
+            "ist",
+            "zu",
+            "von",
+            "im",
+            "ein",
+            "eine",
+            "werde",
+            "auf",
+            "wieder",
+            "bitte",
+            "mich",
+            "dem",
+            "grüßen",
+            "grüße",
+            "freundlichen",
+            "herr",
+            "frau",
+            "sehr",
+            "geehrte",
+            "geehrter",
         ],
     ),
     (
         Language::Fr,
         &[
-            "le", "la", "les", "et", "je", "suis", "du", "pas", "avec", "pour", "vous", "votre",
-            "est", "au", "une", "jusqu", "mon", "mes", "sur", "dans", "serai", "merci", "nous",
-            "cordialement", "madame", "monsieur", "bonjour",
+            "le",
+            "la",
+            "les",
+            "et",
+            "je",
+            "suis",
+            "du",
+            "pas",
+            "avec",
+            "pour",
+            "vous",
+            "votre",
+            "est",
+            "au",
+            "une",
+            "jusqu",
+            "mon",
+            "mes",
+            "sur",
+            "dans",
+            "serai",
+            "merci",
+            "nous",
+            "cordialement",
+            "madame",
+            "monsieur",
+            "bonjour",
         ],
     ),
 ];
@@ -202,15 +284,24 @@ mod tests {
     fn function_words_decide_only_with_a_clear_lead() {
         let nl = "Ik ben afwezig tot en met maandag. Voor dringende zaken kunt u contact opnemen met een collega.";
         assert_eq!(function_word_language(nl), Some(Language::Nl));
-        assert_eq!(function_word_language("Je suis absent jusqu'au 5 mai et je lirai vos messages à mon retour."), Some(Language::Fr));
+        assert_eq!(
+            function_word_language(
+                "Je suis absent jusqu'au 5 mai et je lirai vos messages à mon retour."
+            ),
+            Some(Language::Fr)
+        );
         // Two languages mixed, or too few words: no answer.
-        assert_eq!(function_word_language("Ik ben out of the office until Monday, tot maandag."), None);
+        assert_eq!(
+            function_word_language("Ik ben out of the office until Monday, tot maandag."),
+            None
+        );
         assert_eq!(function_word_language("Tot maandag"), None);
     }
 
     #[test]
     fn hints_must_agree_with_the_words() {
-        let en = "I am out of the office until Monday and will reply to your message when I am back.";
+        let en =
+            "I am out of the office until Monday and will reply to your message when I am back.";
         let nl = Hints { declared: Some(Language::Nl), subject: Some(Language::Nl), usual: None };
         // The words say English and the hints say Dutch: lingua decides.
         assert_eq!(detect_with_hints(en, nl), Some(Language::En));
@@ -230,7 +321,9 @@ mod tests {
         for label in ["autoreply", "not-autoreply"] {
             for entry in std::fs::read_dir(root.join(label)).unwrap().flatten() {
                 let raw = std::fs::read(entry.path()).unwrap();
-                let Some(message) = mail_parser::MessageParser::default().parse(&raw) else { continue };
+                let Some(message) = mail_parser::MessageParser::default().parse(&raw) else {
+                    continue;
+                };
                 let Some(text) = message.body_text(0) else { continue };
                 let text = super::super::newtext::from_plain(&text).text;
                 // The shorter prefix lingua now reads tells the same as the

@@ -170,7 +170,10 @@ mod tests {
         assert!(nt.truncated);
         assert!(nt.text.len() < MAX_HTML_BYTES, "{}", nt.text.len());
         assert!(!nt.text.contains("Team Nieuws"));
-        let reply = format!("<div>Akkoord.</div><div>Team Incasso</div><blockquote>{}</blockquote>", row.repeat(1000));
+        let reply = format!(
+            "<div>Akkoord.</div><div>Team Incasso</div><blockquote>{}</blockquote>",
+            row.repeat(1000)
+        );
         let nt = from_html(&reply);
         assert!(!nt.truncated);
         assert_eq!(nt.text, "Akkoord.\nTeam Incasso");

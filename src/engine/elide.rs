@@ -70,7 +70,8 @@ fn attachment_bodies(raw: &[u8]) -> Option<Vec<Range<usize>>> {
             break;
         }
         let body = stream.offset();
-        let content_type = headers.header_value(&HeaderName::ContentType).and_then(|v| v.as_content_type());
+        let content_type =
+            headers.header_value(&HeaderName::ContentType).and_then(|v| v.as_content_type());
         let ctype = content_type.map(|ct| ct.ctype());
         let is = |name: &str| ctype.is_some_and(|t| t.eq_ignore_ascii_case(name));
 
@@ -87,8 +88,9 @@ fn attachment_bodies(raw: &[u8]) -> Option<Vec<Range<usize>>> {
             }
             stream.skip_bytes(found + delimiter.len() - stream.offset());
             stream.skip_crlf();
-            let digest =
-                content_type.and_then(|ct| ct.subtype()).is_some_and(|s| s.eq_ignore_ascii_case("digest"));
+            let digest = content_type
+                .and_then(|ct| ct.subtype())
+                .is_some_and(|s| s.eq_ignore_ascii_case("digest"));
             open.push(Open { delimiter, digest });
             continue;
         }

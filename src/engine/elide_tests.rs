@@ -5,7 +5,8 @@ use mail_parser::{Message, MessageParser, MimeHeaders, PartType};
 use super::*;
 use crate::policy::Policy;
 
-const BASE64_LINE: &str = "JVBERi0xLjQKJcfsj6IKNSAwIG9iago8PC9MZW5ndGggNiAwIFIvRmlsdGVyIC9GbGF0ZURlY29kZT4+\r\n";
+const BASE64_LINE: &str =
+    "JVBERi0xLjQKJcfsj6IKNSAwIG9iago8PC9MZW5ndGggNiAwIFIvRmlsdGVyIC9GbGF0ZURlY29kZT4+\r\n";
 
 fn base64_body(lines: usize) -> String {
     BASE64_LINE.repeat(lines)
@@ -42,7 +43,8 @@ fn visible(message: &Message<'_>) -> String {
             PartType::Message(_) => "message".into(),
             PartType::Multipart(ids) => format!("multipart {ids:?}"),
         };
-        let ct = part.content_type().map(|c| (c.ctype().to_string(), c.subtype().map(str::to_string)));
+        let ct =
+            part.content_type().map(|c| (c.ctype().to_string(), c.subtype().map(str::to_string)));
         out.push_str(&format!("{i}: {ct:?} {body} {headers:?}\n"));
     }
     out
@@ -81,7 +83,9 @@ fn leaves_out_attachment_bodies_and_keeps_text() {
     let copy = String::from_utf8(copy).unwrap();
     assert!(!copy.contains("JVBER"), "{copy}");
     assert!(copy.contains("Ik ben afwezig tot maandag."));
-    assert!(copy.contains("Content-Disposition: attachment; filename=\"a.pdf\"\r\n\r\n\r\n--outer\r\n"));
+    assert!(
+        copy.contains("Content-Disposition: attachment; filename=\"a.pdf\"\r\n\r\n\r\n--outer\r\n")
+    );
     assert!(copy.ends_with("--outer--\r\nepilogue\r\n"));
     assert!(assert_equivalent(raw.as_bytes(), &example_policy()));
 }
@@ -98,7 +102,8 @@ fn gives_up_on_what_it_does_not_model() {
     let single = "From: a@x\r\nContent-Type: application/pdf\r\n\r\nJVBERi0x\r\n";
     assert!(elide_attachments(single.as_bytes(), 0).is_none());
     let unclosed = with_attachment("x", 3).replace("--outer--\r\nepilogue\r\n", "");
-    let unclosed = unclosed.replace("\r\n--outer\r\nContent-Type: image/png", "\r\nContent-Type: image/png");
+    let unclosed =
+        unclosed.replace("\r\n--outer\r\nContent-Type: image/png", "\r\nContent-Type: image/png");
     assert!(elide_attachments(unclosed.as_bytes(), 0).is_none());
     let forwarded = "From: a@x\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\
                      Content-Type: text/plain\r\n\r\nzie onder\r\n--b\r\nContent-Type: message/rfc822\r\n\r\n\
@@ -119,10 +124,15 @@ fn odd_delimiters_parse_as_mail_parser_reads_them() {
             "Content-Type: application/octet-stream\r\n\r\nabc\r\n--outerwear\r\n",
         ),
         // A delimiter in the middle of a line, and LF line ends.
-        with_attachment("x", 3).replace("--outer\r\nContent-Type: image/png", "tail--outer\r\nContent-Type: image/png"),
+        with_attachment("x", 3).replace(
+            "--outer\r\nContent-Type: image/png",
+            "tail--outer\r\nContent-Type: image/png",
+        ),
         with_attachment("x", 3).replace("\r\n", "\n"),
         // Upper-case types, transport padding after a delimiter.
-        with_attachment("x", 3).replace("application/pdf", "APPLICATION/PDF").replace("--outer\r\n", "--outer  \r\n"),
+        with_attachment("x", 3)
+            .replace("application/pdf", "APPLICATION/PDF")
+            .replace("--outer\r\n", "--outer  \r\n"),
         // Text parts in odd places and an attachment with a text type.
         with_attachment("x", 3).replace("image/png", "text/calendar; method=REPLY"),
     ];

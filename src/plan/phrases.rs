@@ -295,8 +295,7 @@ pub fn part_time(text: &str) -> Option<(std::ops::Range<usize>, String)> {
         .into_iter()
         .filter(|(_, quick)| quick.is_match(text))
         .find_map(|(re, _)| {
-            re.captures(text)
-                .map(|c| (c.get(0).map_or(0..0, |m| m.range()), c["days"].to_string()))
+            re.captures(text).map(|c| (c.get(0).map_or(0..0, |m| m.range()), c["days"].to_string()))
         })
 }
 
@@ -376,9 +375,10 @@ mod tests {
             "Ébij spoed: ik ben afwezig op maandag.",
             "Opmaandag ben ik afwezig.",
         ] {
-            for (exact, quick) in
-                [(&*PART_TIME, &*PART_TIME_QUICK), (&*PART_TIME_DAYS_FIRST, &*PART_TIME_DAYS_FIRST_QUICK)]
-            {
+            for (exact, quick) in [
+                (&*PART_TIME, &*PART_TIME_QUICK),
+                (&*PART_TIME_DAYS_FIRST, &*PART_TIME_DAYS_FIRST_QUICK),
+            ] {
                 assert!(!exact.is_match(text) || quick.is_match(text), "{text}");
             }
         }

@@ -295,7 +295,8 @@ impl SmtpUpstream {
         // instead of the whole message (its stuffing state carries over).
         let pieces = body.chunks(DATA_PIECE);
         let result =
-            match tokio::time::timeout(self.settings.data_timeout, conn.message_iter(pieces)).await {
+            match tokio::time::timeout(self.settings.data_timeout, conn.message_iter(pieces)).await
+            {
                 Err(_) => {
                     self.drop_connection();
                     return Err(Failure::UpstreamTimeout);
