@@ -326,10 +326,9 @@ impl Planner<'_> {
         if self.from_team && self.context.substitute.is_none() {
             return Ok(false);
         }
-        let urgent =
-            phrases::URGENT_ONLY.find_iter(self.text).map(|m| ("all_questions", m.range()));
+        let urgent = phrases::urgent_only(self.text).into_iter().map(|r| ("all_questions", r));
         let anonymous =
-            phrases::ANONYMOUS_COLLEAGUE.find_iter(self.text).map(|m| ("substitute", m.range()));
+            phrases::anonymous_colleague(self.text).into_iter().map(|r| ("substitute", r));
         let found: Vec<(&str, Range<usize>)> = urgent.chain(anonymous).collect();
         let mut replaced = false;
         for (rule, span) in found {

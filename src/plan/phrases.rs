@@ -285,6 +285,44 @@ fn ascii_boundaries(regex: &Regex) -> Regex {
     build(&regex.as_str().replace(r"\b", r"(?-u:\b)"))
 }
 
+static URGENT_ONLY_QUICK: LazyLock<Regex> = LazyLock::new(|| ascii_boundaries(&URGENT_ONLY));
+static ANONYMOUS_COLLEAGUE_QUICK: LazyLock<Regex> =
+    LazyLock::new(|| ascii_boundaries(&ANONYMOUS_COLLEAGUE));
+
+/// Spans of [`URGENT_ONLY`] in `text`, as `find_iter` gives them.
+pub fn urgent_only(text: &str) -> Vec<std::ops::Range<usize>> {
+    spans(&URGENT_ONLY, &URGENT_ONLY_QUICK, text)
+}
+
+/// Spans of [`ANONYMOUS_COLLEAGUE`] in `text`, as `find_iter` gives them.
+pub fn anonymous_colleague(text: &str) -> Vec<std::ops::Range<usize>> {
+    spans(&ANONYMOUS_COLLEAGUE, &ANONYMOUS_COLLEAGUE_QUICK, text)
+}
+
+/// The matches of `exact`, found by starting it only where `quick` (its
+/// ASCII-boundary copy) matches. No exact match can start before the
+/// leftmost quick one, so starting there gives the same leftmost match as
+/// `find_iter`, and the slow engine only runs from a place where a match
+/// almost certainly starts instead of over the whole text.
+fn spans(exact: &Regex, quick: &Regex, text: &str) -> Vec<std::ops::Range<usize>> {
+    let mut found = Vec::new();
+    let mut at = 0;
+    while let Some(candidate) = quick.find_at(text, at) {
+        let Some(m) = exact.find_at(text, candidate.start()) else { break };
+        found.push(m.range());
+        // These patterns never match the empty string; step past one anyway.
+        at = if m.is_empty() { next_char(text, m.end()) } else { m.end() };
+        if at > text.len() {
+            break;
+        }
+    }
+    found
+}
+
+fn next_char(text: &str, at: usize) -> usize {
+    text[at..].chars().next().map_or(text.len() + 1, |c| at + c.len_utf8())
+}
+
 static PART_TIME_QUICK: LazyLock<Regex> = LazyLock::new(|| ascii_boundaries(&PART_TIME));
 static PART_TIME_DAYS_FIRST_QUICK: LazyLock<Regex> =
     LazyLock::new(|| ascii_boundaries(&PART_TIME_DAYS_FIRST));
@@ -383,6 +421,16 @@ mod tests {
             }
         }
         assert_eq!(part_time("Ik ben afwezig tot en met maandag 10 november."), None);
+        for text in [
+            "Voor dringende zaken – of bij spoed – kunt u één van mijn collega's bellen.",
+            "For urgent matters, contact a colleague. In case of emergency, call my colleagues.",
+            "Ébij spoed: mijn collega’s. Pour toute demande urgente, voyez mes collègues – merci.",
+            "Geen enkele treffer hier, alleen tekst met accenten: café, één, Grüße.",
+        ] {
+            let all = |re: &Regex| re.find_iter(text).map(|m| m.range()).collect::<Vec<_>>();
+            assert_eq!(urgent_only(text), all(&URGENT_ONLY), "{text}");
+            assert_eq!(anonymous_colleague(text), all(&ANONYMOUS_COLLEAGUE), "{text}");
+        }
         let (_, days) = part_time("Ik ben afwezig op dinsdag – en donderdag.").unwrap();
         assert_eq!(days, "dinsdag");
     }
