@@ -8,6 +8,8 @@ use crate::plan::{self, Plan};
 use crate::policy::{Action, Policy, Sender};
 use crate::rewrite::{self, Rewritten};
 
+mod elide;
+
 /// The name of the trace header courtesy adds to mail it rewrites.
 pub const TRACE_HEADER: &str = "X-Courtesy";
 
@@ -112,7 +114,12 @@ pub fn process(
     policy: &Policy,
     options: &EngineOptions,
 ) -> Outcome {
-    let Some(message) = mail_parser::MessageParser::default().parse(raw) else {
+    // Classification and planning read headers and text parts only, so a
+    // message with large attachments is parsed without their bodies; the
+    // original is parsed only if it is really rewritten.
+    let elided = elide::elide_attachments(raw, elide::MIN_ELIDED_BYTES);
+    let parsed = elided.as_deref().unwrap_or(raw);
+    let Some(message) = mail_parser::MessageParser::default().parse(parsed) else {
         return untouched(policy, Some(SkipReason::Unparseable("no header block".into())), None);
     };
     let sender_address = sender_address(envelope, &message);
@@ -153,7 +160,19 @@ pub fn process(
         };
     }
     let trace = trace_value(&options.instance, &plan);
-    match rewrite::rewrite(raw, &message, &plan, &trace) {
+    let full;
+    let message = if elided.is_some() {
+        match mail_parser::MessageParser::default().parse(raw) {
+            Some(parsed) => {
+                full = parsed;
+                &full
+            }
+            None => return failed(classification, sender, "message does not parse".into()),
+        }
+    } else {
+        &message
+    };
+    match rewrite::rewrite(raw, message, &plan, &trace) {
         Ok(Some(rewritten)) => {
             let mut rules: Vec<String> = Vec::new();
             for part in &rewritten.parts {

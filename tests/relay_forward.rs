@@ -48,6 +48,42 @@ async fn twenty_megabytes_pass_and_one_upstream_session_serves_many() {
 }
 
 #[tokio::test]
+async fn dot_lines_at_the_edges_of_upstream_write_pieces_arrive_intact() {
+    // The relay hands the message to the SMTP client 64 KiB at a time; put
+    // a line-leading dot right at one piece edge and split a CR LF and a
+    // "\r\n." across the next two, then fill with dot lines.
+    const PIECE: usize = 64 * 1024;
+    let header_len = message("dots", "").len();
+    let mut body = String::new();
+    let filler = |body: &mut String, upto: usize| {
+        while header_len + body.len() + 80 < upto {
+            body.push_str(".dot line\r\n");
+        }
+        while header_len + body.len() + 2 < upto {
+            body.push('x');
+        }
+        body.push_str("\r\n");
+    };
+    filler(&mut body, PIECE);
+    body.push_str(".at the first edge\r\n");
+    filler(&mut body, 2 * PIECE + 1);
+    body.push_str("..after a split line end\r\n");
+    filler(&mut body, 3 * PIECE - 1);
+    body.push_str(".\r\n..\r\nend\r\n");
+    let data = message("dots", &body);
+    assert_eq!(&data[PIECE..PIECE + 4], b".at ");
+    assert_eq!(&data[2 * PIECE - 1..2 * PIECE + 2], b"\r\n.");
+    let up = upstream(Script::default()).await;
+    let relay = start_relay(config_for(up.addr)).await;
+    let mut c = client(relay.addr).await;
+    assert_eq!(send(&mut c, "ann@firm.example", &["bob@customer.example"], &data).await, Ok(250));
+    let got = up.messages();
+    assert_eq!(got.len(), 1);
+    assert!(got[0].data == data, "dot lines changed in transit");
+    relay.stop().await;
+}
+
+#[tokio::test]
 async fn rset_keeps_the_session_and_null_sender_works() {
     let up = upstream(Script::default()).await;
     let relay = start_relay(config_for(up.addr)).await;

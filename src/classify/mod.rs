@@ -10,8 +10,9 @@
 //! Cheap checks run first: one pass over the top-level headers, one over the
 //! MIME part list, and the subject. The new text is extracted only when it
 //! is needed (the message is or may be an auto-reply, or it comes from one
-//! of our own addresses and may carry a team sign-off); lingua runs only on
-//! mail that will be rewritten. Everything else gets the policy's default
+//! of our own addresses and may carry a team sign-off); the language is
+//! told only for mail that will be rewritten, from cheap signals when they
+//! agree and from lingua otherwise. Everything else gets the policy's default
 //! language and an empty new text, which costs nothing downstream because
 //! nothing is planned for it.
 //!
@@ -114,6 +115,9 @@ pub struct NewText {
     pub text: String,
     /// Whether quoted history follows the new text.
     pub has_quoted_history: bool,
+    /// Only the start of a very long HTML body was read and no history was
+    /// found in it, so `text` may end in the middle of what was written.
+    pub truncated: bool,
 }
 
 /// The verdict on one message.
@@ -194,8 +198,9 @@ pub fn classify(
         None if auto_reply || (ours && verdict.vetoes.is_empty()) => newtext::extract(message),
         None => NewText::default(),
     };
-    // Machine-made and list mail is never re-signed, whoever sent it.
-    let sign_off = if ours && verdict.vetoes.is_empty() {
+    // Machine-made and list mail is never re-signed, whoever sent it; and
+    // the end of a cut-off text is not a sign-off.
+    let sign_off = if ours && verdict.vetoes.is_empty() && !new_text.truncated {
         signoff::find(&new_text.text, sender, policy)
     } else {
         None
@@ -217,7 +222,15 @@ pub fn classify(
     }
 
     let language = if auto_reply || team_signature {
-        language::detect(&new_text.text)
+        let hints = language::Hints {
+            declared: mail_parser::MimeHeaders::content_language(message)
+                .as_text_list()
+                .and_then(|tags| tags.first())
+                .and_then(|tag| language::declared(tag)),
+            subject: verdict.subject.as_ref().and_then(|s| s.language),
+            usual: Some(policy.default_language),
+        };
+        language::detect_with_hints(&new_text.text, hints)
             .or_else(|| verdict.subject.as_ref().and_then(|s| s.language))
             .or_else(|| subject.and_then(language::detect))
             .unwrap_or(policy.default_language)

@@ -39,20 +39,39 @@ pub(crate) fn from_plain(text: &str) -> NewText {
     NewText {
         text: normalise_line_ends(text[..cut].trim_end()),
         has_quoted_history: cut < text.len(),
+        truncated: false,
     }
 }
 
-/// The new text of an HTML body.
+/// HTML beyond this many bytes is not converted. The new text of a reply
+/// is at the top; what is longer is a newsletter, a report or a reply with
+/// a long history, and converting all of it would cost milliseconds.
+const MAX_HTML_BYTES: usize = 32 * 1024;
+
+/// The new text of an HTML body. When the body is longer than
+/// [`MAX_HTML_BYTES`] and no history starts within that prefix, the new
+/// text is incomplete and says so (`truncated`), so nothing is detected in
+/// what may be the middle of a text.
 pub(crate) fn from_html(html: &str) -> NewText {
-    let (marked, removed) = mark_history(html);
+    let mut end = html.len().min(MAX_HTML_BYTES);
+    while !html.is_char_boundary(end) {
+        end -= 1;
+    }
+    let capped = end < html.len();
+    let (marked, removed) = mark_history(&html[..end]);
     let text = mail_parser::decoders::html::html_to_text(&marked);
     let (text, mut has_history) = match text.find(MARKER) {
         Some(at) => (&text[..at], true),
         None => (text.as_str(), removed),
     };
     let cut = quote_start(text);
+    let found_history = has_history || cut < text.len();
     has_history |= cut < text.len();
-    NewText { text: normalise_line_ends(text[..cut].trim_end()), has_quoted_history: has_history }
+    NewText {
+        text: normalise_line_ends(text[..cut].trim_end()),
+        has_quoted_history: has_history,
+        truncated: capped && !found_history,
+    }
 }
 
 /// Replaces every history container with [`MARKER`] (not strict: a history
@@ -90,10 +109,16 @@ fn mark_history(html: &str) -> (String, bool) {
 /// `\r\n` and lone `\r` become `\n`; trailing spaces on lines are kept, as
 /// the plan matches spans of this text literally.
 fn normalise_line_ends(text: &str) -> String {
-    if !text.contains('\r') {
-        return text.to_string();
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = memchr::memchr(b'\r', rest.as_bytes()) {
+        out.push_str(&rest[..at]);
+        out.push('\n');
+        rest = &rest[at + 1..];
+        rest = rest.strip_prefix('\n').unwrap_or(rest);
     }
-    text.replace("\r\n", "\n").replace('\r', "\n")
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
@@ -108,6 +133,12 @@ mod tests {
         let nt = from_plain("Alleen nieuw\n");
         assert_eq!(nt.text, "Alleen nieuw");
         assert!(!nt.has_quoted_history);
+    }
+
+    #[test]
+    fn line_ends_become_newlines() {
+        assert_eq!(normalise_line_ends("a\r\nb\rc\n\r\n\r"), "a\nb\nc\n\n\n");
+        assert_eq!(normalise_line_ends("geen"), "geen");
     }
 
     #[test]
@@ -128,6 +159,24 @@ mod tests {
                     <div id=\"divRplyFwdMsg\"><b>Van:</b> Ann</div><div>Oude tekst</div>";
         let nt = from_html(html);
         assert_eq!(nt.text, "Zie bijlage.");
+        assert!(nt.has_quoted_history);
+    }
+
+    #[test]
+    fn long_html_is_cut_and_marked_incomplete_unless_history_starts_early() {
+        let row = "<p>De belastingdienst heeft nieuwe regels gepubliceerd.</p>\n";
+        let long = format!("<div>{}</div><p>Team Nieuws</p>", row.repeat(1000));
+        let nt = from_html(&long);
+        assert!(nt.truncated);
+        assert!(nt.text.len() < MAX_HTML_BYTES, "{}", nt.text.len());
+        assert!(!nt.text.contains("Team Nieuws"));
+        let reply = format!(
+            "<div>Akkoord.</div><div>Team Incasso</div><blockquote>{}</blockquote>",
+            row.repeat(1000)
+        );
+        let nt = from_html(&reply);
+        assert!(!nt.truncated);
+        assert_eq!(nt.text, "Akkoord.\nTeam Incasso");
         assert!(nt.has_quoted_history);
     }
 

@@ -135,9 +135,9 @@ pub(crate) fn find(text: &str, sender: &str, policy: &Policy) -> Option<SignOff>
     if block.len() > MAX_BLOCK_LINES || (closing.is_none() && block.len() > 4) {
         return None;
     }
-    if block.iter().any(|&(s, e)| names_policy_person(&text[s..e], policy)) {
-        return None;
-    }
+    // Whether the block names a person of the policy is asked last, only
+    // when the answer would otherwise be yes: it folds every person's name.
+    let names_person = || block.iter().any(|&(s, e)| names_policy_person(&text[s..e], policy));
 
     let mut run_team: Option<TeamIdx> = None;
     let mut run = 0;
@@ -156,7 +156,7 @@ pub(crate) fn find(text: &str, sender: &str, policy: &Policy) -> Option<SignOff>
         // is then the span to extend.
         let c = closing?;
         let team = sender_team?;
-        if block.iter().any(|&(s, e)| looks_like_person(&text[s..e], policy)) {
+        if names_person() || block.iter().any(|&(s, e)| looks_like_person(&text[s..e], policy)) {
             return None;
         }
         let (s, e) = lines[c];
@@ -172,6 +172,9 @@ pub(crate) fn find(text: &str, sender: &str, policy: &Policy) -> Option<SignOff>
     {
         return None;
     }
+    if names_person() {
+        return None;
+    }
     let (start, _) = block[0];
     let (_, end) = block[run - 1];
     Some(SignOff {
@@ -182,24 +185,28 @@ pub(crate) fn find(text: &str, sender: &str, policy: &Policy) -> Option<SignOff>
 }
 
 /// `(start, end)` of each of the last lines of `text`, trimmed, with blank
-/// lines as empty spans; at most `MAX_BLOCK_LINES` + 6 lines are kept.
+/// lines as empty spans; trailing blank lines are dropped and at most
+/// `MAX_BLOCK_LINES` + 6 lines are kept. Walks back from the end, so a
+/// long text costs no more than a short one.
 fn trailing_lines(text: &str) -> Vec<(usize, usize)> {
-    let mut spans = Vec::new();
-    let mut offset = 0;
-    for line in text.split_inclusive('\n') {
-        let content = line.trim_end();
-        let lead = content.len() - content.trim_start().len();
-        let (s, e) = (offset + lead, offset + content.len());
-        spans.push(if s >= e { (s, s) } else { (s, e) });
-        offset += line.len();
-    }
-    while spans.last().is_some_and(|(s, e)| s == e) {
-        spans.pop();
-    }
     let keep = MAX_BLOCK_LINES + 6;
-    if spans.len() > keep {
-        spans.drain(..spans.len() - keep);
+    let bytes = text.as_bytes();
+    let mut spans = Vec::with_capacity(keep);
+    let mut end = text.len();
+    while end > 0 && spans.len() < keep {
+        let content_end = if bytes[end - 1] == b'\n' { end - 1 } else { end };
+        let start = memchr::memrchr(b'\n', &bytes[..content_end]).map_or(0, |i| i + 1);
+        let content = text[start..content_end].trim_end();
+        let lead = content.len() - content.trim_start().len();
+        let (s, e) = (start + lead, start + content.len());
+        if s < e {
+            spans.push((s, e));
+        } else if !spans.is_empty() {
+            spans.push((start, start));
+        }
+        end = start;
     }
+    spans.reverse();
     spans
 }
 

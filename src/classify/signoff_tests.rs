@@ -85,3 +85,41 @@ fn team_address_with_closing_and_no_name() {
     // The same from a person is not anonymous: they simply did not sign.
     assert_eq!(sign_off(text, "ineke@voorbeeld.nl"), None);
 }
+
+/// The line spans as the forward split computes them, for comparison.
+fn trailing_lines_forward(text: &str) -> Vec<(usize, usize)> {
+    let mut spans = Vec::new();
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let content = line.trim_end();
+        let lead = content.len() - content.trim_start().len();
+        let (s, e) = (offset + lead, offset + content.len());
+        spans.push(if s >= e { (s, s) } else { (s, e) });
+        offset += line.len();
+    }
+    while spans.last().is_some_and(|(s, e)| s == e) {
+        spans.pop();
+    }
+    let keep = MAX_BLOCK_LINES + 6;
+    if spans.len() > keep {
+        spans.drain(..spans.len() - keep);
+    }
+    spans
+}
+
+#[test]
+fn trailing_lines_walked_backwards_match_a_forward_split() {
+    let long: String = (0..40).map(|i| format!("  regel {i}  \r\n\r\n")).collect();
+    for text in [
+        "",
+        "\n",
+        "een",
+        "een\n",
+        "een\n\n\n",
+        "een\r\ntwee\r\n  \r\n drie \r\n",
+        "Groet,\n\n   \n\tTeam Incasso\t\n \n",
+        long.as_str(),
+    ] {
+        assert_eq!(trailing_lines(text), trailing_lines_forward(text), "{text:?}");
+    }
+}

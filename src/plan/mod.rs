@@ -326,10 +326,9 @@ impl Planner<'_> {
         if self.from_team && self.context.substitute.is_none() {
             return Ok(false);
         }
-        let urgent =
-            phrases::URGENT_ONLY.find_iter(self.text).map(|m| ("all_questions", m.range()));
+        let urgent = phrases::urgent_only(self.text).into_iter().map(|r| ("all_questions", r));
         let anonymous =
-            phrases::ANONYMOUS_COLLEAGUE.find_iter(self.text).map(|m| ("substitute", m.range()));
+            phrases::anonymous_colleague(self.text).into_iter().map(|r| ("substitute", r));
         let found: Vec<(&str, Range<usize>)> = urgent.chain(anonymous).collect();
         let mut replaced = false;
         for (rule, span) in found {
@@ -351,9 +350,12 @@ impl Planner<'_> {
     }
 
     /// The language of one sentence, for messages written in two languages;
-    /// the message's language when the sentence is too short to tell.
+    /// the message's language when the sentence is too short to tell. A
+    /// sentence whose function words are the message's language needs no model.
     fn language_of(&self, sentence: &str) -> Language {
-        crate::classify::language::detect(sentence).unwrap_or(self.language)
+        use crate::classify::language::{Hints, detect_with_hints};
+        let hints = Hints { declared: None, subject: None, usual: Some(self.language) };
+        detect_with_hints(sentence, hints).unwrap_or(self.language)
     }
 
     /// Says who helps on the days a part-timer is not in.

@@ -159,6 +159,9 @@ impl Upstream {
     }
 }
 
+/// Bytes of message lettre dot-stuffs and writes at a time.
+const DATA_PIECE: usize = 64 * 1024;
+
 /// A session with an SMTP upstream.
 pub struct SmtpUpstream {
     settings: Arc<UpstreamSettings>,
@@ -286,8 +289,14 @@ impl SmtpUpstream {
         // first half of that marker, so hand over the bytes without it.
         let body = message.strip_suffix(b"\r\n").unwrap_or(message);
         let Some(conn) = self.conn.as_mut() else { return Err(Failure::UpstreamUnreachable) };
+        // lettre dot-stuffs into a fresh buffer of each piece it is given
+        // and offers no way to write bytes that are already stuffed; handing
+        // it the message in pieces keeps that second copy to one piece
+        // instead of the whole message (its stuffing state carries over).
+        let pieces = body.chunks(DATA_PIECE);
         let result =
-            match tokio::time::timeout(self.settings.data_timeout, conn.message(body)).await {
+            match tokio::time::timeout(self.settings.data_timeout, conn.message_iter(pieces)).await
+            {
                 Err(_) => {
                     self.drop_connection();
                     return Err(Failure::UpstreamTimeout);
