@@ -21,6 +21,8 @@ mod connection;
 pub mod data;
 mod deliver;
 pub mod dir_upstream;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod reply;
 pub mod server;
 pub mod session;
