@@ -16,6 +16,7 @@
 //! - [`tls`], [`auth`]: STARTTLS and AUTH.
 
 pub mod auth;
+mod auth_limit;
 pub mod command;
 mod connection;
 pub mod data;
