@@ -134,6 +134,18 @@ impl Courtesy {
         panic!("courtesy did not come up; see {}", self.log.display());
     }
 
+    /// Peak resident memory of the running process, in KiB (Linux).
+    fn peak_rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()));
+        status
+            .ok()
+            .and_then(|s| {
+                let line = s.lines().find(|l| l.starts_with("VmHWM:"))?.to_string();
+                line.split_whitespace().nth(1)?.parse().ok()
+            })
+            .unwrap_or(0)
+    }
+
     /// SIGTERM and wait for a clean exit, then start again.
     async fn restart(&mut self) {
         let pid = self.child.id().to_string();
@@ -292,16 +304,21 @@ async fn every_message_is_accounted_for() {
             }
         }
     };
+    let mut peak_rss = 0;
     wait_for(25).await;
+    peak_rss = peak_rss.max(courtesy.peak_rss_kib());
     courtesy.restart().await;
     wait_for(50).await;
+    peak_rss = peak_rss.max(courtesy.peak_rss_kib());
     courtesy.restart().await;
     wait_for(75).await;
+    peak_rss = peak_rss.max(courtesy.peak_rss_kib());
     let killed = courtesy.kill_and_restart().await;
     for w in workers {
         w.await.unwrap();
     }
     let elapsed = started.elapsed();
+    peak_rss = peak_rss.max(courtesy.peak_rss_kib());
     drop(courtesy);
 
     // Account for every message.
@@ -389,9 +406,11 @@ async fn every_message_is_accounted_for() {
     eprintln!(
         "soak: {n} messages ({rewritten} rewritten, {} byte-identical) in {elapsed:.1?}; \
          attempts {kinds:?}; upstream faults {:?}; upstream accepted {} copies, \
-         duplicates {duplicates} (all at the SIGKILL); audit records {records}",
+         duplicates {duplicates} (all at the SIGKILL); audit records {records}; \
+         courtesy peak RSS {} MiB",
         n - rewritten,
         record.faults,
         record.accepted.len(),
+        peak_rss / 1024,
     );
 }
