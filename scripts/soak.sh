@@ -6,5 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export COURTESY_SOAK_MESSAGES=${1:-20000}
-cargo test --locked --release --test soak -- --nocapture 2>&1 |
+# PROFILE=debug reuses the test build of `cargo test` (slower, no extra compile).
+profile=(--release)
+[ "${PROFILE:-release}" = release ] || profile=()
+cargo test --locked "${profile[@]}" --test soak -- --nocapture 2>&1 |
     grep -E 'soak:|test result|panicked'

@@ -201,7 +201,19 @@ async fn bare_cr_and_bare_lf_in_data_never_end_the_message() {
     assert!(reply.starts_with("250"), "{reply}");
     let got = up.messages();
     assert_eq!(got.len(), 1, "a smuggled second message got through");
-    assert!(got[0].data.starts_with(&body), "{:?}", String::from_utf8_lossy(&got[0].data));
+    // RFC 5321 §2.3.8: bare CR and LF are normalised to CRLF, so the next
+    // hop cannot misread them either.
+    let normalised = message("bare", "one\r\ntwo\r\nthree\r\n");
+    let data = &got[0].data;
+    assert!(data.starts_with(&normalised), "{:?}", String::from_utf8_lossy(data));
+    for (i, &b) in data.iter().enumerate() {
+        if b == b'\n' {
+            assert_eq!(data[i - 1], b'\r', "bare LF at {i}");
+        }
+        if b == b'\r' {
+            assert_eq!(data[i + 1], b'\n', "bare CR at {i}");
+        }
+    }
     assert!(got[0].data.windows(10).any(|w| w == b"MAIL FROM:"), "smuggled text is data");
     assert_eq!(got[0].from, "a@firm.example");
     relay.stop().await;

@@ -98,6 +98,9 @@ pub fn session(data: &[u8]) {
                 if !done {
                     return;
                 }
+                if receiver.error().is_none() {
+                    assert_crlf_only(&message);
+                }
                 session.data_done();
                 assert!(!session.in_transaction());
             }
@@ -110,6 +113,18 @@ pub fn session(data: &[u8]) {
                 assert!(session.tls_active(), "AUTH without TLS");
                 check(&session.auth_result(&user, verdict()));
             }
+        }
+    }
+}
+
+/// Every CR and LF in a received message is part of a CRLF pair, so the
+/// next hop never sees a bare line end to misread as the end of data.
+fn assert_crlf_only(message: &[u8]) {
+    for (i, &b) in message.iter().enumerate() {
+        match b {
+            b'\r' => assert_eq!(message.get(i + 1), Some(&b'\n'), "bare CR at {i}"),
+            b'\n' => assert!(i > 0 && message[i - 1] == b'\r', "bare LF at {i}"),
+            _ => {}
         }
     }
 }
