@@ -394,6 +394,13 @@ pub struct AuthConfig {
     /// Pause before answering a failed attempt. Default `1s`.
     #[serde(default = "default_auth_delay", with = "duration")]
     pub failure_delay: Duration,
+    /// Failed attempts from one client address, over all its connections,
+    /// within `failure_window` before AUTH is refused with `421`. Default 10.
+    #[serde(default = "default_auth_failures_per_ip")]
+    pub max_failures_per_ip: u32,
+    /// How long failures from an address are remembered. Default `15m`.
+    #[serde(default = "default_auth_window", with = "duration")]
+    pub failure_window: Duration,
 }
 
 /// The `smtp.limits` section. Every limit has a default fit for a small firm.
@@ -468,6 +475,12 @@ fn default_upstream_url() -> String {
 }
 fn default_auth_failures() -> u32 {
     3
+}
+fn default_auth_failures_per_ip() -> u32 {
+    10
+}
+fn default_auth_window() -> Duration {
+    Duration::from_secs(15 * 60)
 }
 fn default_auth_delay() -> Duration {
     Duration::from_secs(1)

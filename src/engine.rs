@@ -108,7 +108,24 @@ impl Outcome {
 
 /// Processes one message. Never panics on input; anything the engine cannot
 /// handle safely ends as `Skipped` or `Untouched` with the reason recorded.
+/// A panic inside (ours or a parser's) becomes an engine failure, so every
+/// caller, not only the relay's blocking task, applies `engine_failure`
+/// instead of losing the connection or the process.
 pub fn process(
+    raw: &[u8],
+    envelope: &Envelope,
+    policy: &Policy,
+    options: &EngineOptions,
+) -> Outcome {
+    // Nothing shared is mutated inside, so observing a half-done state after
+    // a panic is impossible: the outcome is built from scratch or discarded.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        process_unguarded(raw, envelope, policy, options)
+    }))
+    .unwrap_or_else(|_| Outcome::failure(policy, "engine panicked"))
+}
+
+fn process_unguarded(
     raw: &[u8],
     envelope: &Envelope,
     policy: &Policy,

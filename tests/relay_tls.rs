@@ -76,6 +76,8 @@ async fn auth_after_starttls_lets_outside_clients_relay() {
         required: false,
         max_failures: 3,
         failure_delay: std::time::Duration::from_millis(10),
+        max_failures_per_ip: 10,
+        failure_window: std::time::Duration::from_secs(900),
     });
     let relay = start_relay_in(config, dir).await;
     let mut c = client(relay.addr).await;

@@ -75,7 +75,10 @@ impl HeaderFacts {
                 facts.exchange_generated_source.get_or_insert_with(value);
             } else if name.eq_ignore_ascii_case("X-Failed-Recipients") {
                 facts.failed_recipients.get_or_insert_with(value);
-            } else if name.len() > 9 && name[..9].eq_ignore_ascii_case("X-Zimbra-") {
+            } else if name.len() > 9
+                // Bytes, not `str`: a multibyte name must not be cut mid-character.
+                && name.as_bytes()[..9].eq_ignore_ascii_case(b"X-Zimbra-")
+            {
                 facts.zimbra = true;
             } else if facts.list_header.is_none()
                 && let Some(list) = LIST_HEADERS.iter().find(|l| name.eq_ignore_ascii_case(l))
@@ -156,6 +159,13 @@ mod tests {
         );
         assert_eq!(f.list_header.as_ref().map(|l| l.0), Some("List-Id"));
         assert_eq!(f.failed_recipients.as_deref(), Some("b@x"));
+    }
+
+    #[test]
+    fn multibyte_header_names_do_not_panic() {
+        // "X-Zimbra" then a two-byte character straddling byte 9.
+        let f = facts("X-Zimbra\u{e9}x: 1\r\nX-\u{e9}\u{e9}\u{e9}\u{e9}: 2");
+        assert!(!f.zimbra);
     }
 
     #[test]

@@ -59,9 +59,8 @@ async fn serve(config: ServiceConfig, config_path: Option<PathBuf>) -> anyhow::R
     };
     let mut listeners = Vec::new();
     for addr in &config.smtp.listen {
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("cannot listen on {addr}"))?;
+        let listener =
+            crate::smtp::server::bind(*addr).with_context(|| format!("cannot listen on {addr}"))?;
         listeners.push(listener);
     }
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);

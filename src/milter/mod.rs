@@ -22,6 +22,8 @@
 
 mod connection;
 pub mod frame;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod message;
 pub mod negotiate;
 mod process;

@@ -13,6 +13,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
+use tokio::time::Instant;
 
 use super::data::DataReceiver;
 use super::deliver;
@@ -41,6 +42,8 @@ struct Conn {
     pos: usize,
     output: Vec<u8>,
     closed: bool,
+    /// A client that stops reading must not pin the task on a full socket.
+    write_timeout: Duration,
 }
 
 enum Read {
@@ -57,7 +60,9 @@ impl Conn {
 
     async fn flush(&mut self) -> std::io::Result<()> {
         if !self.output.is_empty() {
-            self.io.write_all(&self.output).await?;
+            tokio::time::timeout(self.write_timeout, self.io.write_all(&self.output))
+                .await
+                .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
             self.output.clear();
         }
         Ok(())
@@ -67,8 +72,9 @@ impl Conn {
         reply.write_to(&mut self.output);
     }
 
-    /// Reads more input; while `drain` is watched, a shutdown interrupts the wait.
-    async fn read(&mut self, timeout: Duration, drain: Option<&mut watch::Receiver<bool>>) -> Read {
+    /// Reads more input until `deadline`; while `drain` is watched, a
+    /// shutdown interrupts the wait.
+    async fn read(&mut self, deadline: Instant, drain: Option<&mut watch::Receiver<bool>>) -> Read {
         if self.pos > 0 && self.pos == self.input.len() {
             self.input.clear();
             self.pos = 0;
@@ -77,7 +83,7 @@ impl Conn {
             self.pos = 0;
         }
         self.input.reserve(READ_CHUNK);
-        let read = tokio::time::timeout(timeout, self.io.read_buf(&mut self.input));
+        let read = tokio::time::timeout_at(deadline, self.io.read_buf(&mut self.input));
         let result = match drain {
             Some(drain) => tokio::select! {
                 r = read => r,
@@ -135,6 +141,7 @@ pub(super) async fn handle(
         pos: 0,
         output: Vec::with_capacity(4096),
         closed: false,
+        write_timeout: limits.command_timeout,
     };
     tracing::debug!(%peer, "connected");
     conn.push(&session.greeting());
@@ -143,6 +150,10 @@ pub(super) async fn handle(
     let mut message = Vec::new();
     let mut auth_failures = 0u32;
     let mut skipping_long_line = false;
+    // The whole command must arrive within the timeout, not each read: a
+    // client sending one byte at a time would otherwise hold the
+    // connection forever (slowloris).
+    let mut command_deadline = Instant::now() + limits.command_timeout;
 
     while !conn.closed {
         let Some((line, too_long)) = conn.next_line() else {
@@ -156,7 +167,7 @@ pub(super) async fn handle(
                 skipping_long_line = true;
             }
             let watch_drain = if session.in_transaction() { None } else { Some(&mut drain) };
-            match conn.read(limits.command_timeout, watch_drain).await {
+            match conn.read(command_deadline, watch_drain).await {
                 Read::Data => continue,
                 Read::Eof => break,
                 Read::Timeout => {
@@ -170,7 +181,10 @@ pub(super) async fn handle(
                 }
             }
         };
-        let too_long = too_long || std::mem::take(&mut skipping_long_line);
+        // Taken unconditionally: a line both cut here and over-long at its
+        // end must not leave the flag set for the next command.
+        let skipped = std::mem::take(&mut skipping_long_line);
+        let too_long = too_long || skipped;
         match session.command(&line, too_long) {
             Action::Reply(r) => conn.push(&r),
             Action::Close(r) => {
@@ -214,7 +228,7 @@ pub(super) async fn handle(
                     if progress.done {
                         break true;
                     }
-                    match conn.read(limits.data_timeout, None).await {
+                    match conn.read(Instant::now() + limits.data_timeout, None).await {
                         Read::Data => {}
                         Read::Timeout => {
                             conn.push(&Reply::new(
@@ -274,6 +288,18 @@ pub(super) async fn handle(
                 }
             }
             Action::Authenticate { user, password } => {
+                let auth = config.smtp.auth.as_ref();
+                if auth.is_some_and(|a| {
+                    relay.auth_limiter.blocked(peer.ip(), a.max_failures_per_ip, a.failure_window)
+                }) {
+                    // Refused before the password is checked, so guessing stops here.
+                    tracing::warn!(%user, "AUTH refused: too many failures from this address");
+                    conn.push(&Reply::new(
+                        421,
+                        "4.7.0 Too many failed attempts from your address, try again later",
+                    ));
+                    break;
+                }
                 let users = settings.users.clone();
                 let u = user.clone();
                 let ok = tokio::task::spawn_blocking(move || {
@@ -286,8 +312,14 @@ pub(super) async fn handle(
                     tracing::info!(%user, "authenticated");
                 } else {
                     auth_failures += 1;
-                    tracing::warn!(%user, failures = auth_failures, "authentication failed");
-                    let auth = config.smtp.auth.as_ref();
+                    let from_ip =
+                        auth.map_or(0, |a| relay.auth_limiter.fail(peer.ip(), a.failure_window));
+                    tracing::warn!(
+                        %user,
+                        failures = auth_failures,
+                        from_address = from_ip,
+                        "authentication failed"
+                    );
                     if let Some(delay) = auth.map(|a| a.failure_delay) {
                         tokio::time::sleep(delay).await;
                     }
@@ -302,6 +334,9 @@ pub(super) async fn handle(
                 conn.push(&reply);
             }
         }
+        // The clock for the next command starts once this one is answered,
+        // not while the upstream or the engine was working.
+        command_deadline = Instant::now() + limits.command_timeout;
     }
     let _ = conn.flush().await;
     let _ = conn.io.shutdown().await;

@@ -5,6 +5,11 @@
 //! The end marker is recognised only after a real CRLF, never after a bare
 //! LF, so a `LF.CRLF` inside a message cannot end it early ("SMTP
 //! smuggling", CVE-2023-51764 and friends): such a line is kept as data.
+//!
+//! Bare CR and bare LF (RFC 5321 §2.3.8 forbids them) are normalised to
+//! CRLF in the message kept. Passing them on would hand the smuggling
+//! sequence to the next hop, which may be more lenient than this receiver;
+//! refusing them would bounce mail from old but harmless clients.
 
 /// Why a received message cannot be accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,6 +33,9 @@ pub struct DataReceiver {
     prev_crlf: bool,
     /// Last byte of the previous chunk, to see a CR/LF pair split across chunks.
     last: u8,
+    /// A CR was received but not yet written: whether it is bare depends on
+    /// the next byte, which may come in the next chunk.
+    pending_cr: bool,
     error: Option<DataError>,
 }
 
@@ -50,6 +58,7 @@ impl DataReceiver {
             dot_line: false,
             prev_crlf: true,
             last: b'\n',
+            pending_cr: false,
             error: None,
         }
     }
@@ -93,7 +102,12 @@ impl DataReceiver {
                 if message.len() + take > self.max_size {
                     self.error = Some(DataError::TooBig);
                 } else {
-                    message.extend_from_slice(piece);
+                    self.push_normalised(piece, message);
+                    if message.len() > self.max_size {
+                        // Normalising added the bytes that broke the limit.
+                        message.truncate(self.max_size);
+                        self.error = Some(DataError::TooBig);
+                    }
                 }
             }
             if line_end {
@@ -106,6 +120,31 @@ impl DataReceiver {
             pos += take;
         }
         Progress { consumed: pos, done: false }
+    }
+
+    /// Appends `piece` (at most one line) with every line end as CRLF.
+    fn push_normalised(&mut self, piece: &[u8], message: &mut Vec<u8>) {
+        let n = piece.len();
+        let plain_line = n >= 2
+            && piece.ends_with(b"\r\n")
+            && !piece[..n - 2].iter().any(|&b| b == b'\r' || b == b'\n');
+        if !self.pending_cr && plain_line {
+            message.extend_from_slice(piece);
+            return;
+        }
+        for &b in piece {
+            if std::mem::take(&mut self.pending_cr) {
+                message.extend_from_slice(b"\r\n");
+                if b == b'\n' {
+                    continue;
+                }
+            }
+            match b {
+                b'\r' => self.pending_cr = true,
+                b'\n' => message.extend_from_slice(b"\r\n"),
+                _ => message.push(b),
+            }
+        }
     }
 }
 
@@ -164,8 +203,18 @@ mod tests {
         let wire = b"a\n.\r\nMAIL FROM:<evil@x>\r\n\r\n.\r\n";
         for size in 1..wire.len() {
             let (msg, _, consumed) = receive(wire, size, 1 << 20);
-            assert_eq!(msg, b"a\n\r\nMAIL FROM:<evil@x>\r\n\r\n", "chunk size {size}");
+            assert_eq!(msg, b"a\r\n\r\nMAIL FROM:<evil@x>\r\n\r\n", "chunk size {size}");
             assert_eq!(consumed, wire.len());
+        }
+    }
+
+    #[test]
+    fn bare_cr_and_bare_lf_become_crlf_in_any_chunking() {
+        let wire = b"a\rb\nc\r\r\nd\n\re\r\n.\r\n";
+        for size in 1..wire.len() {
+            let (msg, err, consumed) = receive(wire, size, 1 << 20);
+            assert_eq!(msg, b"a\r\nb\r\nc\r\n\r\nd\r\n\r\ne\r\n", "chunk size {size}");
+            assert_eq!((err, consumed), (None, wire.len()));
         }
     }
 

@@ -16,11 +16,14 @@
 //! - [`tls`], [`auth`]: STARTTLS and AUTH.
 
 pub mod auth;
+mod auth_limit;
 pub mod command;
 mod connection;
 pub mod data;
 mod deliver;
 pub mod dir_upstream;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod reply;
 pub mod server;
 pub mod session;
