@@ -61,6 +61,38 @@ async fn slowloris_is_cut_off_by_a_whole_command_deadline() {
 }
 
 #[tokio::test]
+async fn data_trickle_is_cut_off_by_the_minimum_data_rate() {
+    let up = upstream(Script::default()).await;
+    let mut config = config_for(up.addr);
+    config.smtp.limits.data_timeout = Duration::from_secs(1);
+    config.smtp.limits.min_data_rate = 100;
+    let relay = start_relay(config).await;
+    let (mut slow, _) = raw(relay.addr).await;
+    assert!(ask(&mut slow, b"EHLO slow.example\r\n").await.starts_with("250"));
+    assert!(ask(&mut slow, b"MAIL FROM:<ann@firm.example>\r\n").await.starts_with("250"));
+    assert!(ask(&mut slow, b"RCPT TO:<bob@customer.example>\r\n").await.starts_with("250"));
+    assert!(ask(&mut slow, b"DATA\r\n").await.starts_with("354"));
+    // Five bytes a second: every read arrives well within `data_timeout`,
+    // but the transfer as a whole falls behind 100 bytes a second.
+    let mut reply = String::new();
+    for b in b"Subject: slow\r\n\r\n".iter().cycle().take(100) {
+        if slow.1.write_all(&[*b]).await.is_err() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let mut buf = [0u8; 256];
+        if let Ok(Ok(n)) = tokio::time::timeout(Duration::ZERO, slow.0.read(&mut buf)).await {
+            reply = String::from_utf8_lossy(&buf[..n]).into_owned();
+            break;
+        }
+    }
+    assert!(reply.starts_with("421 4.4.2"), "trickling client not cut off: {reply:?}");
+    assert!(up.messages().is_empty(), "the unfinished message went upstream");
+    still_serves(relay.addr).await;
+    relay.stop().await;
+}
+
+#[tokio::test]
 async fn client_that_never_reads_is_closed_by_the_write_timeout() {
     let up = upstream(Script::default()).await;
     let mut config = config_for(up.addr);

@@ -308,6 +308,9 @@ fn default_command_timeout() -> Duration {
 fn default_data_timeout() -> Duration {
     Duration::from_secs(180)
 }
+fn default_min_data_rate() -> u64 {
+    500
+}
 fn default_upstream_timeout() -> Duration {
     Duration::from_secs(120)
 }

@@ -198,6 +198,13 @@ pub struct Limits {
     /// Wait for the next chunk of DATA (RFC 5321: 3 minutes). Default `3m`.
     #[serde(default = "default_data_timeout", with = "duration")]
     pub data_timeout: Duration,
+    /// Slowest accepted DATA transfer, in bytes per second; 0 turns the
+    /// check off. DATA must end within `data_timeout` plus one second per
+    /// this many bytes received, so a client trickling a byte now and then
+    /// cannot hold a connection for hours. Default `500` (as Postfix's
+    /// `smtpd_min_data_rate`).
+    #[serde(default = "default_min_data_rate")]
+    pub min_data_rate: u64,
     /// Wait for an upstream reply, and to connect to it. Default `2m`.
     #[serde(default = "default_upstream_timeout", with = "duration")]
     pub upstream_timeout: Duration,
@@ -215,6 +222,7 @@ impl Default for Limits {
             max_data_line: default_max_data_line(),
             command_timeout: default_command_timeout(),
             data_timeout: default_data_timeout(),
+            min_data_rate: default_min_data_rate(),
             upstream_timeout: default_upstream_timeout(),
             upstream_data_timeout: default_upstream_data_timeout(),
         }

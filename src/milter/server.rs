@@ -217,7 +217,9 @@ impl Listener {
             .map_err(|m| bind_error(std::io::Error::new(std::io::ErrorKind::InvalidInput, m)))?;
         match socket {
             MilterSocket::Inet(addr) => {
-                TcpListener::bind(addr).await.map(Listener::Tcp).map_err(bind_error)
+                // Every SMTP session of the MTA opens its own milter connection;
+                // a burst must queue, not overflow tokio's default backlog of 128.
+                crate::smtp::server::bind(addr).map(Listener::Tcp).map_err(bind_error)
             }
             MilterSocket::Unix(path) => {
                 use std::os::unix::fs::FileTypeExt as _;

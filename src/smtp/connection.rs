@@ -222,13 +222,15 @@ pub(super) async fn handle(
                 message.clear();
                 let max_size = usize::try_from(limits.max_message_size).unwrap_or(usize::MAX);
                 let mut receiver = DataReceiver::new(max_size, limits.max_data_line);
+                let mut rate = DataDeadline::new(Instant::now(), limits);
                 let complete = loop {
                     let progress = receiver.feed(&conn.input[conn.pos..], &mut message);
                     conn.pos += progress.consumed;
+                    rate.received(progress.consumed);
                     if progress.done {
                         break true;
                     }
-                    match conn.read(Instant::now() + limits.data_timeout, None).await {
+                    match conn.read(rate.next_read_deadline(Instant::now()), None).await {
                         Read::Data => {}
                         Read::Timeout => {
                             conn.push(&Reply::new(
@@ -363,5 +365,84 @@ fn upstream_step(relay: &Relay, command: &'static str, result: Result<Reply, Fai
 fn log_refusal(command: &str, reply: &Reply) {
     if !reply.is_positive() {
         tracing::info!(command, code = reply.code, text = %reply.text(), "refused");
+    }
+}
+
+/// How long a DATA transfer may take: each read waits at most
+/// `data_timeout`, and the whole transfer must end by `data_timeout` after
+/// its start plus one second per `min_data_rate` bytes received (Postfix's
+/// `smtpd_min_data_rate` model). A fast sender earns time for later; a
+/// client that trickles bytes runs out of it.
+#[derive(Debug)]
+struct DataDeadline {
+    overall: Option<Instant>,
+    per_read: Duration,
+    min_rate: u64,
+}
+
+impl DataDeadline {
+    fn new(start: Instant, limits: &crate::config::Limits) -> DataDeadline {
+        DataDeadline {
+            overall: (limits.min_data_rate > 0).then_some(start + limits.data_timeout),
+            per_read: limits.data_timeout,
+            min_rate: limits.min_data_rate,
+        }
+    }
+
+    fn received(&mut self, bytes: usize) {
+        if let Some(overall) = &mut self.overall {
+            let nanos = (bytes as u128 * 1_000_000_000) / u128::from(self.min_rate);
+            *overall += Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX));
+        }
+    }
+
+    fn next_read_deadline(&self, now: Instant) -> Instant {
+        let idle = now + self.per_read;
+        self.overall.map_or(idle, |overall| overall.min(idle))
+    }
+}
+
+#[cfg(test)]
+mod data_deadline_tests {
+    use super::*;
+
+    fn limits(timeout: u64, rate: u64) -> crate::config::Limits {
+        crate::config::Limits {
+            data_timeout: Duration::from_secs(timeout),
+            min_data_rate: rate,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn bytes_received_extend_the_overall_deadline() {
+        let start = Instant::now();
+        let mut d = DataDeadline::new(start, &limits(10, 500));
+        assert_eq!(d.next_read_deadline(start), start + Duration::from_secs(10));
+        d.received(1000);
+        // 1,000 bytes at 500 B/s earn two seconds, but one read still waits at most 10 s.
+        assert_eq!(d.next_read_deadline(start), start + Duration::from_secs(10));
+        assert_eq!(
+            d.next_read_deadline(start + Duration::from_secs(5)),
+            start + Duration::from_secs(12)
+        );
+    }
+
+    #[test]
+    fn a_trickle_runs_out_of_time() {
+        let start = Instant::now();
+        let mut d = DataDeadline::new(start, &limits(10, 500));
+        // One byte a second for 11 seconds earns 22 ms: the deadline passes.
+        d.received(11);
+        let later = start + Duration::from_secs(11);
+        assert!(d.next_read_deadline(later) < later);
+    }
+
+    #[test]
+    fn rate_zero_keeps_only_the_per_read_timeout() {
+        let start = Instant::now();
+        let d = DataDeadline::new(start, &limits(10, 0));
+        let later = start + Duration::from_secs(3600);
+        assert_eq!(d.next_read_deadline(later), later + Duration::from_secs(10));
     }
 }
