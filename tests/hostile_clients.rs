@@ -34,6 +34,27 @@ async fn still_serves(addr: std::net::SocketAddr) {
     assert_eq!(send(&mut c, "ann@firm.example", &["bob@customer.example"], &data).await, Ok(250));
 }
 
+/// Sends `bytes` (repeated, at most 100) one every 200 ms, running
+/// `meanwhile` after each, until the relay says something; returns that.
+async fn trickle<F, Fut>(c: &mut Raw, bytes: &[u8], meanwhile: F) -> String
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    for b in bytes.iter().cycle().take(100) {
+        if c.1.write_all(&[*b]).await.is_err() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let mut buf = [0u8; 256];
+        if let Ok(Ok(n)) = tokio::time::timeout(Duration::ZERO, c.0.read(&mut buf)).await {
+            return String::from_utf8_lossy(&buf[..n]).into_owned();
+        }
+        meanwhile().await;
+    }
+    String::new()
+}
+
 #[tokio::test]
 async fn slowloris_is_cut_off_by_a_whole_command_deadline() {
     let up = upstream(Script::default()).await;
@@ -43,19 +64,11 @@ async fn slowloris_is_cut_off_by_a_whole_command_deadline() {
     let (mut slow, _) = raw(relay.addr).await;
     // One byte every 200 ms never completes a line; each read alone is
     // well within the timeout, the command as a whole is not.
-    let mut reply = String::new();
-    for b in b"EHLO slow.example.and.a.very.long.name.that.takes.time".iter().cycle().take(100) {
-        if slow.1.write_all(&[*b]).await.is_err() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        let mut buf = [0u8; 256];
-        if let Ok(Ok(n)) = tokio::time::timeout(Duration::ZERO, slow.0.read(&mut buf)).await {
-            reply = String::from_utf8_lossy(&buf[..n]).into_owned();
-            break;
-        }
-        still_serves(relay.addr).await;
-    }
+    let reply =
+        trickle(&mut slow, b"EHLO slow.example.and.a.very.long.name.that.takes.time", || {
+            still_serves(relay.addr)
+        })
+        .await;
     assert!(reply.starts_with("421 4.4.2"), "slow client not cut off: {reply:?}");
     relay.stop().await;
 }
@@ -74,18 +87,7 @@ async fn data_trickle_is_cut_off_by_the_minimum_data_rate() {
     assert!(ask(&mut slow, b"DATA\r\n").await.starts_with("354"));
     // Five bytes a second: every read arrives well within `data_timeout`,
     // but the transfer as a whole falls behind 100 bytes a second.
-    let mut reply = String::new();
-    for b in b"Subject: slow\r\n\r\n".iter().cycle().take(100) {
-        if slow.1.write_all(&[*b]).await.is_err() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        let mut buf = [0u8; 256];
-        if let Ok(Ok(n)) = tokio::time::timeout(Duration::ZERO, slow.0.read(&mut buf)).await {
-            reply = String::from_utf8_lossy(&buf[..n]).into_owned();
-            break;
-        }
-    }
+    let reply = trickle(&mut slow, b"Subject: slow\r\n\r\n", || async {}).await;
     assert!(reply.starts_with("421 4.4.2"), "trickling client not cut off: {reply:?}");
     assert!(up.messages().is_empty(), "the unfinished message went upstream");
     still_serves(relay.addr).await;
