@@ -22,46 +22,24 @@
 # starts; every wait is bounded.
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BIN=${COURTESY_BIN:-$ROOT/target/debug/courtesy}
+# shellcheck source=scripts/lib/e2e.sh
+source "$(dirname "$0")/lib/e2e.sh"
+e2e_init e2e-milter postfix postconf smtp-sink swaks python3 timeout
 GOLDEN=$ROOT/tests/golden
 SNIPPETS=$ROOT/deploy/postfix/milter
-for tool in postfix postconf smtp-sink swaks python3 timeout; do
-    command -v "$tool" >/dev/null || { echo "e2e-milter: $tool not found (see the header of $0)"; exit 2; }
-done
 SENDMAIL=$(postconf -h sendmail_path 2>/dev/null || echo /usr/sbin/sendmail)
 if [ "$(id -u)" != 0 ]; then
     echo "e2e-milter: a private Postfix instance needs root"; exit 2
 fi
-[ -x "$BIN" ] || (cd "$ROOT" && cargo build --quiet)
 
-WORK=$(mktemp -d /tmp/courtesy-e2e-milter.XXXXXX)
 # Postfix daemons run as the postfix user and read the configuration.
 chmod 755 "$WORK"
 PF=$WORK/postfix
-PIDS=()
 POSTFIX_STARTED=0
-cleanup() {
+e2e_stop_extra() {
     if [ "$POSTFIX_STARTED" = 1 ]; then
         timeout 30 postfix -c "$PF/etc" stop >/dev/null 2>&1 || timeout 10 postfix -c "$PF/etc" abort >/dev/null 2>&1 || true
     fi
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT INT TERM
-
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-wait_port() {
-    for _ in $(seq 1 100); do
-        if python3 -c "import socket; socket.create_connection(('127.0.0.1', $1), 0.2)" 2>/dev/null; then
-            return 0
-        fi
-        sleep 0.1
-    done
-    echo "e2e-milter: nothing listens on port $1"; exit 1
 }
 
 SINK_PORT=$(free_port)

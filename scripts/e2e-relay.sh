@@ -11,35 +11,10 @@
 # Uses target/debug/courtesy unless COURTESY_BIN is set.
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BIN=${COURTESY_BIN:-$ROOT/target/debug/courtesy}
 BURST=${BURST:-200}
-for tool in smtp-sink smtp-source swaks python3; do
-    command -v "$tool" >/dev/null || { echo "e2e: $tool not found (see the header of $0)"; exit 2; }
-done
-[ -x "$BIN" ] || (cd "$ROOT" && cargo build --quiet)
-
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT INT TERM
-
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-wait_port() {
-    for _ in $(seq 1 100); do
-        if python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $1), 0.2)" 2>/dev/null; then
-            return 0
-        fi
-        sleep 0.1
-    done
-    echo "e2e: nothing listens on port $1"; exit 1
-}
+# shellcheck source=scripts/lib/e2e.sh
+source "$(dirname "$0")/lib/e2e.sh"
+e2e_init e2e-relay smtp-sink smtp-source swaks python3
 
 SINK_PORT=$(free_port)
 RELAY_PORT=$(free_port)
