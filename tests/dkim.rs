@@ -2,6 +2,8 @@
 //! (mail-auth, with its own key), rewritten as the engine would, finished by
 //! courtesy's `Signer`, and verified offline against the published records.
 
+mod dkim_support;
+
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::process::Command;
@@ -15,11 +17,9 @@ use courtesy::dkim::{
 use courtesy::engine::{self, Disposition, EngineOptions};
 use courtesy::envelope::Envelope;
 use courtesy::policy::{self, Language, Policy};
-use mail_auth::common::crypto::{DkimKey, Ed25519Key, RsaKey, Sha256};
+use dkim_support::signing_key;
 use mail_auth::common::headers::HeaderWriter;
 use mail_auth::dkim::DkimSigner;
-use rustls::pki_types::PrivateKeyDer;
-use rustls::pki_types::pem::PemObject;
 
 const DOMAIN: &str = "hoekstra-advies.nl";
 
@@ -60,18 +60,6 @@ fn keys_for(algorithm: KeyAlgorithm) -> &'static (TestKey, TestKey) {
     };
     // (upstream MTA's key, courtesy's key)
     cell.get_or_init(|| (test_key(algorithm), test_key(algorithm)))
-}
-
-fn signing_key(pem: &str) -> DkimKey {
-    match PrivateKeyDer::from_pem_slice(pem.as_bytes()).expect("pem") {
-        PrivateKeyDer::Pkcs8(der) => match Ed25519Key::from_pkcs8_der(der.secret_pkcs8_der()) {
-            Ok(key) => DkimKey::Ed25519(key),
-            Err(_) => DkimKey::Rsa(
-                RsaKey::<Sha256>::from_key_der(PrivateKeyDer::Pkcs8(der)).expect("rsa key"),
-            ),
-        },
-        other => DkimKey::Rsa(RsaKey::<Sha256>::from_key_der(other).expect("rsa key")),
-    }
 }
 
 /// What the firm's mail server did before courtesy saw the message.

@@ -63,7 +63,8 @@ pub fn key_table(algorithm: KeyAlgorithm) -> KeyTable {
     table
 }
 
-fn signing_key(pem: &str) -> DkimKey {
+/// A mail-auth signing key from a PEM file as `courtesy dkim keygen` writes it.
+pub fn signing_key(pem: &str) -> DkimKey {
     match PrivateKeyDer::from_pem_slice(pem.as_bytes()).expect("pem") {
         PrivateKeyDer::Pkcs8(der) => match Ed25519Key::from_pkcs8_der(der.secret_pkcs8_der()) {
             Ok(key) => DkimKey::Ed25519(key),
