@@ -20,6 +20,7 @@
 //! - [`audit`]: writes, verifies and reports the hash-chained audit log.
 //! - [`cli`]: the `courtesy` subcommands that are not servers.
 //! - [`console`]: the management console in the browser (policy, preview, rewrites).
+//! - [`listen`]: TCP listeners of the relay and the milter, with a backlog for bursts.
 //! - [`live`]: the settings in force, swapped whole on reload, and why the last reload failed.
 //! - [`metrics`], [`admin`]: Prometheus metrics and the `/metrics`, `/healthz` endpoint of the servers.
 #![forbid(unsafe_code)]
@@ -35,6 +36,7 @@ pub mod directory;
 pub mod dkim;
 pub mod engine;
 pub mod envelope;
+pub mod listen;
 pub mod live;
 pub mod metrics;
 pub mod milter;

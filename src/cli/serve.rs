@@ -60,7 +60,7 @@ async fn serve(config: ServiceConfig, config_path: Option<PathBuf>) -> anyhow::R
     let mut listeners = Vec::new();
     for addr in &config.smtp.listen {
         let listener =
-            crate::smtp::server::bind(*addr).with_context(|| format!("cannot listen on {addr}"))?;
+            crate::listen::bind(*addr).with_context(|| format!("cannot listen on {addr}"))?;
         listeners.push(listener);
     }
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);

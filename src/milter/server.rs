@@ -219,7 +219,7 @@ impl Listener {
             MilterSocket::Inet(addr) => {
                 // Every SMTP session of the MTA opens its own milter connection;
                 // a burst must queue, not overflow tokio's default backlog of 128.
-                crate::smtp::server::bind(addr).map(Listener::Tcp).map_err(bind_error)
+                crate::listen::bind(addr).map(Listener::Tcp).map_err(bind_error)
             }
             MilterSocket::Unix(path) => {
                 use std::os::unix::fs::FileTypeExt as _;

@@ -307,24 +307,6 @@ pub async fn run(
     serve(relay, listeners, shutdown).await
 }
 
-/// Pending connections the kernel may queue before `accept`. The default
-/// of std and tokio (128 or 1024) makes a burst of thousands of connects
-/// see resets; the kernel still caps it at `net.core.somaxconn`.
-pub const LISTEN_BACKLOG: u32 = 8192;
-
-/// Binds a listener with [`LISTEN_BACKLOG`].
-pub fn bind(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
-    let socket = if addr.is_ipv4() {
-        tokio::net::TcpSocket::new_v4()?
-    } else {
-        tokio::net::TcpSocket::new_v6()?
-    };
-    // A restart must not wait for TIME_WAIT sockets of the previous process.
-    socket.set_reuseaddr(true)?;
-    socket.bind(addr)?;
-    socket.listen(LISTEN_BACKLOG)
-}
-
 /// Serves `listeners` with an existing relay until `shutdown`, then drains.
 pub async fn serve(
     relay: Arc<Relay>,

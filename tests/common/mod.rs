@@ -275,7 +275,7 @@ pub async fn start_relay_in(config: ServiceConfig, dir: tempfile::TempDir) -> Re
     // The production backlog: tokio's default of 128 overflows when a test
     // opens hundreds of connections at once, and the overflowing clients
     // then wait for a greeting that never comes.
-    let listener = courtesy::smtp::server::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = courtesy::listen::bind("127.0.0.1:0".parse().unwrap()).unwrap();
     let addr = listener.local_addr().unwrap();
     let relay = Relay::new(config, None).expect("relay builds");
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
