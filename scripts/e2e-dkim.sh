@@ -89,16 +89,10 @@ YAML
     wait "$pid" || { echo "courtesy did not exit cleanly"; return 1; }
     # smtp-sink stores LF line ends, prefixes X-* envelope lines and a
     # Received header and appends a blank line: back to the bytes on the wire.
-    python3 - "$WORK/sink/$(ls -t "$WORK/sink" | head -1)" "$WORK/delivered.eml" <<'PY'
+    PYTHONPATH="$ROOT/scripts/lib" python3 - "$WORK/sink/$(ls -t "$WORK/sink" | head -1)" "$WORK/delivered.eml" <<'PY'
 import sys
-lines = open(sys.argv[1], "rb").read().split(b"\n")
-envelope = (b"X-Client-Addr:", b"X-Client-Proto:", b"X-Helo-Args:", b"X-Mail-Args:", b"X-Rcpt-Args:")
-while lines and lines[0].startswith(envelope):
-    lines.pop(0)
-if lines and lines[0].startswith(b"Received: from"):
-    lines.pop(0)
-    while lines and lines[0][:1] in (b" ", b"\t"):
-        lines.pop(0)
+from sink import message_lines
+lines = message_lines(sys.argv[1])
 while lines and lines[-1] == b"":
     lines.pop()
 open(sys.argv[2], "wb").write(b"\r\n".join(lines) + b"\r\n")

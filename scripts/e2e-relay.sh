@@ -63,19 +63,11 @@ for eml in "$ROOT"/tests/e2e/*.eml "$ROOT"/tests/golden/*.eml; do
     # smtp-sink stores LF line ends, prefixes its own X-* envelope lines and
     # a Received header, and appends a blank line; strip exactly those, then
     # compare with what was sent.
-    python3 - "$eml" "$WORK/sink/$dump" <<'PY' || fail=1
+    PYTHONPATH="$ROOT/scripts/lib" python3 - "$eml" "$WORK/sink/$dump" <<'PY' || fail=1
 import sys
+from sink import message_lines
 sent = open(sys.argv[1], "rb").read()
-dump = open(sys.argv[2], "rb").read()
-lines = dump.split(b"\n")
-envelope = (b"X-Client-Addr:", b"X-Client-Proto:", b"X-Helo-Args:", b"X-Mail-Args:", b"X-Rcpt-Args:")
-while lines and lines[0].startswith(envelope):
-    lines.pop(0)
-if lines and lines[0].startswith(b"Received: from"):
-    lines.pop(0)
-    while lines and lines[0][:1] in (b" ", b"\t"):
-        lines.pop(0)
-got = b"\n".join(lines)
+got = b"\n".join(message_lines(sys.argv[2]))
 # swaks ends DATA with its own CRLF after the file and smtp-sink adds a
 # blank line, so trailing empty lines are not compared here (the Rust
 # tests check the relay's byte identity exactly).
