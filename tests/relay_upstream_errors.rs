@@ -57,6 +57,59 @@ async fn upstream_451_on_data_reaches_the_client() {
 }
 
 #[tokio::test]
+async fn upstream_refusing_the_data_command_is_answered_before_the_message() {
+    let up = upstream(Script {
+        refuse_data_command: Some((554, "5.5.1 Error: no valid recipients".into())),
+        ..Default::default()
+    })
+    .await;
+    let relay = start_relay(config_for(up.addr)).await;
+    let mut c = client(relay.addr).await;
+    c.command("MAIL FROM:<ann@firm.example>\r\n").await.unwrap();
+    c.command("RCPT TO:<bob@customer.example>\r\n").await.unwrap();
+    let err = c.command("DATA\r\n").await.unwrap_err();
+    assert_eq!(err.status().map(u16::from), Some(554));
+    assert!(err.to_string().contains("no valid recipients"), "{err}");
+    // The transaction is over on both sides; a new one starts cleanly.
+    c.command("RSET\r\n").await.unwrap();
+    c.command("MAIL FROM:<ann@firm.example>\r\n").await.unwrap();
+    c.command("RCPT TO:<bob@customer.example>\r\n").await.unwrap();
+    assert_eq!(c.command("DATA\r\n").await.unwrap_err().status().map(u16::from), Some(554));
+    assert!(up.messages().is_empty());
+    relay.stop().await;
+}
+
+/// The upstream waits in DATA while the client sends; when a slow client
+/// outlasts the upstream's timeout, the relay opens the transaction again
+/// instead of losing the message.
+#[tokio::test]
+async fn upstream_giving_up_while_the_client_sends_is_survived() {
+    let up = upstream(Script {
+        data_wait_limit: Some(Duration::from_millis(200)),
+        reject_rcpt: vec!["gone@customer.example".into()],
+        ..Default::default()
+    })
+    .await;
+    let relay = start_relay(config_for(up.addr)).await;
+    let mut c = client(relay.addr).await;
+    c.command("MAIL FROM:<ann@firm.example>\r\n").await.unwrap();
+    c.command("RCPT TO:<bob@customer.example>\r\n").await.unwrap();
+    assert!(c.command("RCPT TO:<gone@customer.example>\r\n").await.is_err());
+    c.command("RCPT TO:<cy@customer.example>\r\n").await.unwrap();
+    c.command("DATA\r\n").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let reply = c.message(&message("slow", "..dot line\r\nrest\r\n")[..]).await.unwrap();
+    assert_eq!(u16::from(reply.code()), 250);
+    let got = up.messages();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].from, "ann@firm.example");
+    assert_eq!(got[0].rcpt, vec!["bob@customer.example", "cy@customer.example"]);
+    assert!(String::from_utf8_lossy(&got[0].data).contains("\r\n..dot line\r\n"));
+    assert_eq!(*up.sessions.lock().unwrap(), 2, "one fresh connection for the second try");
+    relay.stop().await;
+}
+
+#[tokio::test]
 async fn upstream_down_is_a_temporary_failure() {
     let relay = start_relay(config_for(dead_port().await)).await;
     let mut c = client(relay.addr).await;

@@ -215,8 +215,20 @@ pub(super) async fn handle(
                 conn.push(&reply);
             }
             Action::Data => {
+                // The upstream's own answer to DATA, so a refusal there
+                // reaches the client before it sends the message.
+                let go = data_go_ahead(&relay, upstream.data_start().await);
+                if go.code != 354 {
+                    log_refusal("DATA", &go);
+                    session.data_done();
+                    envelope = Envelope::default();
+                    conn.push(&go);
+                    command_deadline = Instant::now() + limits.command_timeout;
+                    continue;
+                }
                 conn.push(&Reply::new(354, "Start mail input; end with <CRLF>.<CRLF>"));
                 if conn.flush().await.is_err() {
+                    upstream.rset().await;
                     break;
                 }
                 message.clear();
@@ -344,6 +356,21 @@ pub(super) async fn handle(
     let _ = conn.io.shutdown().await;
     upstream.quit().await;
     tracing::debug!("disconnected");
+}
+
+/// The client's answer to DATA from the upstream's: its 354, or a refusal.
+fn data_go_ahead(relay: &Relay, result: Result<Reply, Failure>) -> Reply {
+    match result {
+        Ok(reply) if reply.code == 354 => {
+            relay.metrics().upstream("data_start", reply.class().label());
+            reply
+        }
+        // A 2xx to DATA is outside the protocol: the mapping makes it a 451.
+        Ok(reply) if reply.is_positive() => {
+            upstream_step(relay, "data_start", Err(Failure::Upstream(reply)))
+        }
+        other => upstream_step(relay, "data_start", other),
+    }
 }
 
 /// Counts the upstream's answer and turns a failure into the client's reply.

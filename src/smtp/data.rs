@@ -88,8 +88,19 @@ impl DataReceiver {
                 pos += 1;
                 continue;
             }
+            if at_line_start && !self.pending_cr && self.error.is_none() {
+                let run = plain_lines(&input[pos..], self.max_line);
+                if run > 0 && message.len() + run <= self.max_size {
+                    // Lines that need no change are copied as one block.
+                    message.extend_from_slice(&input[pos..pos + run]);
+                    pos += run;
+                    self.prev_crlf = true;
+                    self.last = b'\n';
+                    continue;
+                }
+            }
             let chunk = &input[pos..];
-            let (take, line_end) = match chunk.iter().position(|&b| b == b'\n') {
+            let (take, line_end) = match memchr::memchr(b'\n', chunk) {
                 Some(i) => (i + 1, true),
                 None => (chunk.len(), false),
             };
@@ -125,9 +136,9 @@ impl DataReceiver {
     /// Appends `piece` (at most one line) with every line end as CRLF.
     fn push_normalised(&mut self, piece: &[u8], message: &mut Vec<u8>) {
         let n = piece.len();
-        let plain_line = n >= 2
-            && piece.ends_with(b"\r\n")
-            && !piece[..n - 2].iter().any(|&b| b == b'\r' || b == b'\n');
+        // A piece holds at most one LF, at its end, so only CR needs a look.
+        let plain_line =
+            n >= 2 && piece.ends_with(b"\r\n") && memchr::memchr(b'\r', &piece[..n - 2]).is_none();
         if !self.pending_cr && plain_line {
             message.extend_from_slice(piece);
             return;
@@ -146,6 +157,27 @@ impl DataReceiver {
             }
         }
     }
+}
+
+/// The length of the complete lines at the start of `input` that arrive
+/// exactly as they are kept: each ends in CRLF, has no other CR or LF, does
+/// not start with a dot (stuffing or the end marker) and is within the
+/// line limit. The caller is at a line start.
+fn plain_lines(input: &[u8], max_line: usize) -> usize {
+    let mut end = 0;
+    while let Some(lf) = memchr::memchr(b'\n', &input[end..]) {
+        let line = &input[end..end + lf + 1];
+        let plain = line.len() >= 2
+            && line.len() <= max_line
+            && line[0] != b'.'
+            && line[line.len() - 2] == b'\r'
+            && memchr::memchr(b'\r', &line[..line.len() - 2]).is_none();
+        if !plain {
+            break;
+        }
+        end += line.len();
+    }
+    end
 }
 
 #[cfg(test)]
@@ -228,6 +260,49 @@ mod tests {
         assert_eq!(err, Some(DataError::TooBig));
         assert!(msg.len() <= 600);
         assert_eq!(consumed, wire.len());
+    }
+
+    proptest::proptest! {
+        /// Whole lines are copied as blocks only when a chunk holds them;
+        /// a byte at a time always takes the line-by-line path. Both must
+        /// keep the same message, find the same end and break the same limit.
+        #[test]
+        fn block_copy_matches_the_line_by_line_path(
+            body in proptest::collection::vec(
+                proptest::sample::select(vec![b'.', b'\r', b'\n', b'a', b' ']),
+                0..200,
+            ),
+            chunk in 2usize..64,
+            max_size in 20usize..300,
+        ) {
+            let mut wire = body.clone();
+            wire.extend_from_slice(b"\r\n.\r\n");
+            let receive_with = |size| {
+                let mut r = DataReceiver::new(max_size, 12);
+                let mut msg = Vec::new();
+                let mut pending: Vec<u8> = Vec::new();
+                let mut total = 0;
+                for piece in wire.chunks(size) {
+                    pending.extend_from_slice(piece);
+                    let p = r.feed(&pending, &mut msg);
+                    total += p.consumed;
+                    pending.drain(..p.consumed);
+                    if p.done {
+                        return (msg, r.error(), total);
+                    }
+                }
+                unreachable!("the wire ends with the marker")
+            };
+            // After a broken limit the message is refused; how much of it
+            // was kept, and which limit broke first when a long line also
+            // overflows the size, depend on the chunking.
+            let kept = |(msg, error, consumed): (Vec<u8>, Option<DataError>, usize)| {
+                (if error.is_none() { msg } else { Vec::new() }, error.is_some(), consumed)
+            };
+            let one_byte = kept(receive_with(1));
+            proptest::prop_assert_eq!(&one_byte, &kept(receive_with(chunk)));
+            proptest::prop_assert_eq!(&one_byte, &kept(receive_with(wire.len())));
+        }
     }
 
     #[test]

@@ -27,6 +27,7 @@ pub mod fuzzing;
 pub mod reply;
 pub mod server;
 pub mod session;
+mod stuffing;
 pub mod tls;
 pub mod upstream;
 

@@ -7,6 +7,16 @@
 //! or 5xx reply as `Err`; [`from_lettre`] turns it back into the exact code
 //! and text. One upstream session lives as long as the client's session, so
 //! a busy client pays the connection set-up once, not per message.
+//!
+//! DATA goes upstream when the client sends it, and the client gets the
+//! upstream's 354 (or its refusal): the message itself still goes up only
+//! once it is complete and processed, but the round trip for DATA is no
+//! longer added to every message. Until the message follows, the upstream
+//! waits in its DATA phase; if it gave up meanwhile (its timeout ran out
+//! while a slow client was sending), the relay sees that before sending a
+//! byte and opens the transaction again on a fresh connection. A message
+//! that is not sent after all (too big, the client vanished) is abandoned
+//! by closing the connection, since nothing but the end marker ends DATA.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +28,7 @@ use lettre::transport::smtp::response::Response;
 use super::command::MailParams;
 use super::dir_upstream::DirUpstream;
 use super::reply::{Failure, Reply};
+use super::stuffing::Stuffed;
 use crate::config::{StartTls, UpstreamConfig, UpstreamTarget};
 
 /// Errors preparing the upstream from the configuration.
@@ -96,7 +107,10 @@ impl UpstreamSettings {
             UpstreamTarget::Smtp { .. } => Upstream::Smtp(SmtpUpstream {
                 settings: Arc::clone(self),
                 conn: None,
+                probe: None,
                 in_transaction: false,
+                data_open: false,
+                replay: Vec::new(),
             }),
         }
     }
@@ -135,7 +149,16 @@ impl Upstream {
         }
     }
 
-    /// Sends the message and returns the upstream's final verdict.
+    /// Starts DATA upstream; 354 means the upstream waits for the message.
+    pub async fn data_start(&mut self) -> Result<Reply, Failure> {
+        match self {
+            Upstream::Smtp(s) => s.data_start().await,
+            Upstream::Dir(_) => Ok(Reply::new(354, "Start mail input; end with <CRLF>.<CRLF>")),
+        }
+    }
+
+    /// Sends the message (starting DATA first if [`Upstream::data_start`]
+    /// was not called) and returns the upstream's final verdict.
     pub async fn data(&mut self, message: &[u8]) -> Result<Reply, Failure> {
         match self {
             Upstream::Smtp(s) => s.data(message).await,
@@ -143,7 +166,8 @@ impl Upstream {
         }
     }
 
-    /// Abandons the open transaction, if any.
+    /// Abandons the open transaction, if any (closing the connection when
+    /// the upstream is already waiting for the message).
     pub async fn rset(&mut self) {
         match self {
             Upstream::Smtp(s) => s.rset().await,
@@ -159,7 +183,7 @@ impl Upstream {
     }
 }
 
-/// Bytes of message lettre dot-stuffs and writes at a time.
+/// Bytes of a non-UTF-8 message lettre dot-stuffs and writes at a time.
 const DATA_PIECE: usize = 64 * 1024;
 
 /// A session with an SMTP upstream.
@@ -167,7 +191,17 @@ pub struct SmtpUpstream {
     settings: Arc<UpstreamSettings>,
     // Boxed: the connection with its buffers is large, the outbox variant tiny.
     conn: Option<Box<AsyncSmtpConnection>>,
+    /// A second handle on the connection's socket, to see whether the
+    /// upstream hung up while it waited for the message; lettre does not
+    /// expose its stream. Dropped together with `conn`, or the socket would
+    /// stay open.
+    probe: Option<std::net::TcpStream>,
     in_transaction: bool,
+    /// DATA was accepted (354) and the message has not been sent yet.
+    data_open: bool,
+    /// MAIL and the accepted RCPT commands of the open transaction, to open
+    /// it again if the upstream gave up waiting for the message.
+    replay: Vec<String>,
 }
 
 impl SmtpUpstream {
@@ -184,6 +218,7 @@ impl SmtpUpstream {
                 .await
                 .map_err(|_| Failure::UpstreamUnreachable)?;
             let _ = tcp.set_nodelay(true);
+            let (tcp, probe) = with_probe(tcp).map_err(|_| Failure::UpstreamUnreachable)?;
             let mut conn = AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &s.helo)
                 .await
                 .map_err(failure_from)?;
@@ -191,7 +226,7 @@ impl SmtpUpstream {
                 let params = s.tls_parameters(host).map_err(failure_from)?;
                 conn.starttls(params, &s.helo).await.map_err(failure_from)?;
             }
-            Ok::<_, Failure>(conn)
+            Ok::<_, Failure>((conn, probe))
         };
         let conn = match tokio::time::timeout(s.timeout, connect).await {
             Err(_) => {
@@ -202,8 +237,9 @@ impl SmtpUpstream {
                 tracing::warn!(upstream = %host, ?failure, "upstream connect failed");
                 return Err(failure);
             }
-            Ok(Ok(conn)) => conn,
+            Ok(Ok(connected)) => connected,
         };
+        let (conn, probe) = conn;
         if s.starttls == StartTls::Required && !conn.is_encrypted() {
             tracing::warn!(upstream = %host, "upstream offers no STARTTLS but it is required");
             let mut conn = conn;
@@ -211,6 +247,7 @@ impl SmtpUpstream {
             return Err(Failure::UpstreamNoTls);
         }
         self.conn = Some(Box::new(conn));
+        self.probe = Some(probe);
         Ok(())
     }
 
@@ -249,13 +286,25 @@ impl SmtpUpstream {
 
     fn drop_connection(&mut self) {
         self.conn = None;
+        self.probe = None;
         self.in_transaction = false;
+        self.data_open = false;
+    }
+
+    /// Whether the upstream said something or hung up while it was waiting
+    /// for the message: a server in its DATA phase only speaks after the
+    /// end marker, so anything readable now is a timeout notice, a close
+    /// or a reset.
+    fn gave_up_waiting(&self) -> bool {
+        let Some(probe) = &self.probe else { return true };
+        !matches!(probe.peek(&mut [0u8; 1]), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
     }
 
     async fn mail(&mut self, from: &str, params: &MailParams) -> Result<Reply, Failure> {
-        if self.in_transaction {
+        if self.in_transaction || self.data_open {
             self.rset().await;
         }
+        self.replay.clear();
         let reused = self.conn.as_ref().is_some_and(|c| !c.has_broken());
         if !reused {
             self.connect().await?;
@@ -271,43 +320,99 @@ impl SmtpUpstream {
         }
         if result.as_ref().is_ok_and(Reply::is_positive) {
             self.in_transaction = true;
+            self.replay.push(mail_line(from, params));
         }
         result
     }
 
     async fn rcpt(&mut self, to: &str) -> Result<Reply, Failure> {
-        self.command(format!("RCPT TO:<{to}>\r\n"), self.settings.timeout).await
+        let line = format!("RCPT TO:<{to}>\r\n");
+        let result = self.command(line.clone(), self.settings.timeout).await;
+        if result.as_ref().is_ok_and(Reply::is_positive) {
+            self.replay.push(line);
+        }
+        result
+    }
+
+    async fn data_start(&mut self) -> Result<Reply, Failure> {
+        let go = self.command("DATA\r\n".to_string(), self.settings.timeout).await?;
+        // Anything but 354 leaves the upstream's transaction as it was; the
+        // next MAIL starts with RSET (in_transaction stays set).
+        self.data_open = go.code == 354;
+        Ok(go)
+    }
+
+    /// Opens the transaction again on a fresh connection after the upstream
+    /// gave up waiting for the message. Nothing of the message was sent, so
+    /// this cannot deliver it twice; if the upstream now answers any step
+    /// differently, the client gets a temporary failure and tries again.
+    async fn reopen(&mut self) -> Result<(), Failure> {
+        tracing::info!("upstream closed the waiting DATA phase; opening the transaction again");
+        let replay = std::mem::take(&mut self.replay);
+        self.drop_connection();
+        self.connect().await?;
+        for line in &replay {
+            let reply = self.command(line.clone(), self.settings.timeout).await?;
+            if !reply.is_positive() {
+                self.drop_connection();
+                return Err(Failure::UpstreamUnreachable);
+            }
+            self.in_transaction = true;
+        }
+        self.replay = replay;
+        match self.data_start().await? {
+            go if go.code == 354 => Ok(()),
+            _ => {
+                self.drop_connection();
+                Err(Failure::UpstreamUnreachable)
+            }
+        }
     }
 
     async fn data(&mut self, message: &[u8]) -> Result<Reply, Failure> {
-        let go = self.command("DATA\r\n".to_string(), self.settings.timeout).await?;
-        if go.code != 354 {
-            self.in_transaction = false;
-            return Ok(go);
+        if !self.data_open {
+            let go = self.data_start().await?;
+            if go.code != 354 {
+                return Ok(go);
+            }
+        } else if self.gave_up_waiting() {
+            self.reopen().await?;
         }
-        // lettre appends CRLF.CRLF itself; the message's own final CRLF is the
-        // first half of that marker, so hand over the bytes without it.
+        self.data_open = false;
+        // The marker's CRLF.CRLF begins with the message's own final CRLF.
         let body = message.strip_suffix(b"\r\n").unwrap_or(message);
         let Some(conn) = self.conn.as_mut() else { return Err(Failure::UpstreamUnreachable) };
-        // lettre dot-stuffs into a fresh buffer of each piece it is given
-        // and offers no way to write bytes that are already stuffed; handing
-        // it the message in pieces keeps that second copy to one piece
-        // instead of the whole message (its stuffing state carries over).
-        let pieces = body.chunks(DATA_PIECE);
-        let result =
-            match tokio::time::timeout(self.settings.data_timeout, conn.message_iter(pieces)).await
-            {
-                Err(_) => {
-                    self.drop_connection();
-                    return Err(Failure::UpstreamTimeout);
-                }
-                Ok(result) => self.settle(result),
-            };
+        let timeout = self.settings.data_timeout;
+        let sent = match std::str::from_utf8(body) {
+            // lettre writes a command's text as it is, in one write: the
+            // stuffed message with its end marker is such a text.
+            Ok(text) => tokio::time::timeout(timeout, conn.command(Stuffed(text))).await,
+            // 8-bit mail that is not UTF-8 (rare) takes lettre's own,
+            // slower, byte-by-byte stuffing, a piece at a time so its
+            // second copy stays one piece long.
+            Err(_) => {
+                tokio::time::timeout(timeout, conn.message_iter(body.chunks(DATA_PIECE))).await
+            }
+        };
+        let result = match sent {
+            Err(_) => {
+                self.drop_connection();
+                return Err(Failure::UpstreamTimeout);
+            }
+            Ok(result) => self.settle(result),
+        };
         self.in_transaction = false;
+        self.replay.clear();
         result
     }
 
     async fn rset(&mut self) {
+        self.replay.clear();
+        if self.data_open {
+            // Whatever would follow DATA now would be read as the message.
+            self.drop_connection();
+            return;
+        }
         if self.in_transaction && self.conn.is_some() {
             let result = self.command("RSET\r\n".to_string(), self.settings.timeout).await;
             if !result.is_ok_and(|r| r.is_positive()) {
@@ -322,6 +427,17 @@ impl SmtpUpstream {
             let _ = tokio::time::timeout(Duration::from_secs(5), conn.quit()).await;
         }
     }
+}
+
+/// Splits off a second handle on the socket for [`SmtpUpstream::gave_up_waiting`].
+/// The duplicate shares the non-blocking mode tokio set, so a peek on it
+/// never blocks.
+fn with_probe(
+    tcp: tokio::net::TcpStream,
+) -> std::io::Result<(tokio::net::TcpStream, std::net::TcpStream)> {
+    let std = tcp.into_std()?;
+    let probe = std.try_clone()?;
+    Ok((tokio::net::TcpStream::from_std(std)?, probe))
 }
 
 fn is_421(result: &Result<Reply, Failure>) -> bool {

@@ -33,6 +33,11 @@ pub struct Script {
     pub data_reply: Option<(u16, String)>,
     /// Never answer the end of DATA.
     pub stall_data: bool,
+    /// Refuse the DATA command itself with this reply.
+    pub refuse_data_command: Option<(u16, String)>,
+    /// Give up on a message that does not start within this time after
+    /// 354: answer 421 and close, as Postfix does when its timeout runs out.
+    pub data_wait_limit: Option<Duration>,
     /// Offer STARTTLS with this certificate.
     pub tls: Option<TestCert>,
 }
@@ -162,11 +167,27 @@ async fn serve_upstream(
                 "250 2.1.5 recipient ok\r\n".into()
             }
         } else if upper == "DATA" {
+            if let Some((code, text)) = &script.refuse_data_command {
+                io.get_mut().write_all(format!("{code} {text}\r\n").as_bytes()).await?;
+                continue;
+            }
             io.get_mut().write_all(b"354 go ahead\r\n").await?;
             let mut data = Vec::new();
             loop {
                 line.clear();
-                if io.read_until(b'\n', &mut line).await? == 0 {
+                let read = io.read_until(b'\n', &mut line);
+                let n = match script.data_wait_limit.filter(|_| data.is_empty()) {
+                    Some(limit) => match tokio::time::timeout(limit, read).await {
+                        Ok(n) => n?,
+                        Err(_) => {
+                            let notice = b"421 4.4.2 upstream.test Error: timeout exceeded\r\n";
+                            io.get_mut().write_all(notice).await?;
+                            return Ok(());
+                        }
+                    },
+                    None => read.await?,
+                };
+                if n == 0 {
                     return Ok(());
                 }
                 if line == b".\r\n" {
