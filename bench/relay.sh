@@ -9,6 +9,9 @@
 #   courtesy  -> courtesy serve (release build) -> sink     (before-queue relay)
 #   milter    -> private Postfix with `courtesy milter` in smtpd_milters -> sink
 #                (only when `courtesy milter` starts; reported as pending otherwise)
+#   nullmilter -> private Postfix with examples/null_milter.rs in smtpd_milters:
+#                the same protocol as courtesy's, no work; what any milter costs
+#                (build it first: cargo build --release --example null_milter)
 # Then added latency at one session (bench/smtpclient.py) and courtesy's
 # resident memory with 1,000 idle connections and with 50 sessions sending
 # 10 MB messages.
@@ -16,7 +19,7 @@
 # Usage: bench/relay.sh            (full run, ~15-25 min on two cores)
 #        QUICK=1 bench/relay.sh    (harness check, ~2 min)
 # Environment (defaults in brackets):
-#   REPS [3]  SESSIONS ["1 10 50"]  TARGETS ["direct socat postfix courtesy milter"]
+#   REPS [3]  SESSIONS ["1 10 50"]  TARGETS ["direct socat postfix courtesy milter nullmilter"]
 #   CASES ["2048 5120+mix 102400 102400+mix"]  (size in bytes; +mix = 10% auto-replies)
 #   N_SMALL [6000] N_LARGE [1500]  messages per run (Postfix runs use a fifth)
 #   LAT_COUNT [2000]  RUN_TIMEOUT [180] s per run  TIME_LIMIT [3000] s overall
@@ -36,7 +39,8 @@ fi
 REPS=${REPS:-3}
 SESSIONS=${SESSIONS:-"1 10 50"}
 CASES=${CASES:-"2048 5120+mix 102400 102400+mix"}
-TARGETS=${TARGETS:-"direct socat postfix courtesy milter"}
+TARGETS=${TARGETS:-"direct socat postfix courtesy milter nullmilter"}
+NULL_MILTER_BIN=${NULL_MILTER_BIN:-$ROOT/target/release/examples/null_milter}
 N_SMALL=${N_SMALL:-6000}
 N_LARGE=${N_LARGE:-1500}
 LAT_COUNT=${LAT_COUNT:-2000}
@@ -260,6 +264,18 @@ milter_protocol = 6"
     MILTER_STATE="measured"
 }
 
+start_null_milter_variant() {
+    local mport
+    [ -x "$NULL_MILTER_BIN" ] || { log "nullmilter: $NULL_MILTER_BIN not built, skipped"; return 1; }
+    mport=$(free_port)
+    start_group "$WORK/nullmilter.log" "$NULL_MILTER_BIN" "127.0.0.1:$mport"
+    wait_port "$mport" || { log "nullmilter: did not start"; return 1; }
+    PORT[nullmilter]=$(free_port)
+    postfix_start nullmilter "${PORT[nullmilter]}" "smtpd_milters = inet:127.0.0.1:$mport
+milter_default_action = tempfail
+milter_protocol = 6"
+}
+
 ACTIVE=()
 for t in $TARGETS; do
     case $t in
@@ -268,6 +284,7 @@ for t in $TARGETS; do
         courtesy) start_courtesy && ACTIVE+=(courtesy) ;;
         postfix) PORT[postfix]=$(free_port); postfix_start plain "${PORT[postfix]}" && ACTIVE+=(postfix) ;;
         milter) start_milter_variant && ACTIVE+=(milter) || log "milter: $MILTER_STATE" ;;
+        nullmilter) start_null_milter_variant && ACTIVE+=(nullmilter) ;;
         *) echo "relay.sh: unknown target $t" >&2; exit 2 ;;
     esac
 done
@@ -332,11 +349,15 @@ REPORT=$OUT/report.md
     for t in "${ACTIVE[@]}"; do printf ' %s |' "$t"; done
     [[ " ${ACTIVE[*]} " == *" courtesy "* && " ${ACTIVE[*]} " == *" socat "* ]] && printf ' courtesy / socat |'
     [[ " ${ACTIVE[*]} " == *" milter "* ]] && printf ' milter / postfix |'
+    [[ " ${ACTIVE[*]} " == *" nullmilter "* ]] && printf ' null milter / postfix |'
+    [[ " ${ACTIVE[*]} " == *" milter "* && " ${ACTIVE[*]} " == *" nullmilter "* ]] && printf ' milter / null milter |'
     echo
     printf '|---|---|'
     for _ in "${ACTIVE[@]}"; do printf -- '---|'; done
     [[ " ${ACTIVE[*]} " == *" courtesy "* && " ${ACTIVE[*]} " == *" socat "* ]] && printf -- '---|'
     [[ " ${ACTIVE[*]} " == *" milter "* ]] && printf -- '---|'
+    [[ " ${ACTIVE[*]} " == *" nullmilter "* ]] && printf -- '---|'
+    [[ " ${ACTIVE[*]} " == *" milter "* && " ${ACTIVE[*]} " == *" nullmilter "* ]] && printf -- '---|'
     echo
 } >"$REPORT"
 
@@ -362,7 +383,7 @@ for case in $CASES; do
             for t in "${order[@]}"; do
                 count=$n
                 # Store-and-forward Postfix is ~30x slower here: fewer messages keep runs short.
-                case $t in postfix | milter) count=$((n / 5)) ;; esac
+                case $t in postfix | milter | nullmilter) count=$((n / 5)) ;; esac
                 rate=$(run_once "$t" "$size" "$mix" "$sessions" "$count")
                 printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$case" "$sessions" "$rep" "$t" "$count" "$rate" >>"$RESULTS"
                 log "$case s=$sessions rep=$rep $t: $rate msg/s"
@@ -380,6 +401,10 @@ for case in $CASES; do
                 printf ' %.2f |' "$(ratio_of "$case" "$sessions" courtesy socat)"
             [[ " ${ACTIVE[*]} " == *" milter "* ]] &&
                 printf ' %.2f |' "$(ratio_of "$case" "$sessions" milter postfix)"
+            [[ " ${ACTIVE[*]} " == *" nullmilter "* ]] &&
+                printf ' %.2f |' "$(ratio_of "$case" "$sessions" nullmilter postfix)"
+            [[ " ${ACTIVE[*]} " == *" milter "* && " ${ACTIVE[*]} " == *" nullmilter "* ]] &&
+                printf ' %.2f |' "$(ratio_of "$case" "$sessions" milter nullmilter)"
             echo
         } >>"$REPORT"
     done
@@ -400,7 +425,7 @@ for size in 2048 102400; do
     for rep in $(seq "$REPS"); do
         for t in "${ACTIVE[@]}"; do
             count=$LAT_COUNT
-            case $t in postfix | milter) count=$((LAT_COUNT / 4)) ;; esac
+            case $t in postfix | milter | nullmilter) count=$((LAT_COUNT / 4)) ;; esac
             if json=$(timeout "$RUN_TIMEOUT" python3 "$ROOT/bench/smtpclient.py" latency "127.0.0.1:${PORT[$t]}" \
                 --size "$size" --count "$count" 2>>"$LOG"); then
                 p50=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["p50_ms"])' "$json")
