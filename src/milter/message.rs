@@ -86,15 +86,20 @@ pub fn header_edits(edits: &[HeaderEdit], leading_space: bool) -> Vec<Modificati
 }
 
 /// Appends `bytes` with every line end as CRLF (bare LF and CRLF alike).
+/// Appends `bytes` with every bare LF made CRLF. The body is most of the
+/// message and nearly always CRLF already, so the lines are found with
+/// `memchr` and copied whole.
 fn push_crlf(out: &mut Vec<u8>, bytes: &[u8]) {
-    let mut previous = 0u8;
-    for &b in bytes {
-        if b == b'\n' && previous != b'\r' {
-            out.push(b'\r');
+    let mut copied = 0;
+    for lf in memchr::memchr_iter(b'\n', bytes) {
+        let after_cr = lf > 0 && bytes[lf - 1] == b'\r';
+        if !after_cr {
+            out.extend_from_slice(&bytes[copied..lf]);
+            out.extend_from_slice(b"\r\n");
+            copied = lf + 1;
         }
-        out.push(b);
-        previous = b;
     }
+    out.extend_from_slice(&bytes[copied..]);
 }
 
 fn lf_folds(value: &str) -> String {
@@ -104,6 +109,29 @@ fn lf_folds(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn crlf_conversion_matches_a_byte_at_a_time_reading(
+            bytes in proptest::collection::vec(
+                proptest::sample::select(vec![b'\r', b'\n', b'a']),
+                0..64,
+            ),
+        ) {
+            let mut expected = Vec::new();
+            let mut previous = 0u8;
+            for &b in &bytes {
+                if b == b'\n' && previous != b'\r' {
+                    expected.push(b'\r');
+                }
+                expected.push(b);
+                previous = b;
+            }
+            let mut got = Vec::new();
+            push_crlf(&mut got, &bytes);
+            proptest::prop_assert_eq!(got, expected);
+        }
+    }
 
     #[test]
     fn assembles_with_crlf_and_folds() {
