@@ -8,6 +8,8 @@
 //! `<br>` and block edges count as whitespace; a match may run across inline
 //! elements (`<b>urgent</b> questions`) and even across paragraphs.
 
+mod quick;
+
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -78,7 +80,7 @@ const CELLS: &[&str] = &["dd", "dt", "li", "td", "th"];
 /// Whose text is not shown as the message text.
 const HIDDEN: &[&str] = &["head", "noscript", "script", "style", "template", "title", "xml"];
 
-#[derive(Debug)]
+#[derive(Debug, PartialEq, Eq)]
 struct Tag {
     name: String,
     start: usize,
@@ -86,7 +88,7 @@ struct Tag {
     end: Option<(usize, usize)>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, PartialEq, Eq)]
 struct Node {
     start: usize,
     end: usize,
@@ -95,7 +97,7 @@ struct Node {
     hidden: bool,
 }
 
-#[derive(Debug)]
+#[derive(Debug, PartialEq, Eq)]
 enum Event {
     Text(usize),
     Break(usize),
@@ -168,7 +170,17 @@ impl Scan {
     }
 }
 
+/// Where the tags and text of `html` are. Mail clients write plain HTML,
+/// which [`quick`] reads directly; whatever it does not model goes through
+/// lol_html, whose reading `quick` reproduces for the HTML it accepts.
 fn scan(html: &str) -> Result<Scan, RewriteError> {
+    match quick::scan(html) {
+        Some(scan) => Ok(scan),
+        None => scan_with_lol_html(html),
+    }
+}
+
+fn scan_with_lol_html(html: &str) -> Result<Scan, RewriteError> {
     let state = Rc::new(RefCell::new(Scan::default()));
     let mut settings = RewriteStrSettings::new();
     for selector in HTML_QUOTE_SELECTORS {
