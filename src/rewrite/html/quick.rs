@@ -97,7 +97,16 @@ pub(super) fn scan(html: &str) -> Option<Scan> {
     if memchr::memchr(0, bytes).is_some() {
         return None;
     }
-    let mut reader = Reader { scan: Scan::default(), selectors };
+    // Every tag, text node and event follows a `<` (text also the end), so
+    // the lists are sized once instead of growing step by step.
+    let marks = memchr::memchr_iter(b'<', bytes).count() + 1;
+    let scan = Scan {
+        tags: Vec::with_capacity(marks),
+        nodes: Vec::with_capacity(marks),
+        events: Vec::with_capacity(2 * marks),
+        ..Scan::default()
+    };
+    let mut reader = Reader { scan, selectors, kinds: Vec::with_capacity(marks), hidden_open: 0 };
     let mut pos = 0;
     while let Some(found) = memchr::memchr(b'<', &bytes[pos..]) {
         let lt = pos + found;
@@ -137,12 +146,58 @@ fn comment_end(bytes: &[u8], start: usize) -> Option<usize> {
 struct Reader<'s> {
     scan: Scan,
     selectors: &'s [Simple],
+    /// Per tag of `scan.tags`: whether it is a block and whether it hides
+    /// its text, looked up once instead of at every text node.
+    kinds: Vec<Kind>,
+    /// How many open elements hide their text.
+    hidden_open: usize,
 }
 
-/// A tag's name (lower case) and where its `>` ends, with the first `class`
+/// What a tag name means to the reader, from [`BLOCKS`], [`super::HIDDEN`],
+/// [`VOID`], [`UNMODELLED`] and the history selectors' tags.
+#[derive(Clone, Copy, Default)]
+struct Kind {
+    block: bool,
+    hidden: bool,
+    void: bool,
+    unmodelled: bool,
+    selected: bool,
+}
+
+/// Every name with a meaning, sorted for binary search: a tag is looked up
+/// once instead of being compared with each list.
+static KINDS: LazyLock<Vec<(&'static str, Kind)>> = LazyLock::new(|| {
+    let mut kinds: Vec<(&'static str, Kind)> = Vec::new();
+    let mut mark = |names: &[&'static str], set: fn(&mut Kind)| {
+        for name in names {
+            match kinds.iter_mut().find(|(n, _)| n == name) {
+                Some((_, kind)) => set(kind),
+                None => {
+                    let mut kind = Kind::default();
+                    set(&mut kind);
+                    kinds.push((name, kind));
+                }
+            }
+        }
+    };
+    mark(BLOCKS, |k| k.block = true);
+    mark(super::HIDDEN, |k| k.hidden = true);
+    mark(VOID, |k| k.void = true);
+    mark(UNMODELLED, |k| k.unmodelled = true);
+    let selected: Vec<&'static str> = SELECTORS.iter().flatten().map(|s| s.tag).collect();
+    mark(&selected, |k| k.selected = true);
+    kinds.sort_unstable_by_key(|(name, _)| *name);
+    kinds
+});
+
+fn kind(name: &str) -> Kind {
+    KINDS.binary_search_by_key(&name, |(n, _)| n).map_or(Kind::default(), |at| KINDS[at].1)
+}
+
+/// A tag's name as written and where its `>` ends, with the first `class`
 /// and `id` values as written (what lol_html's selectors compare).
 struct TagToken<'a> {
-    name: String,
+    name: &'a [u8],
     end: usize,
     class: Option<&'a [u8]>,
     id: Option<&'a [u8]>,
@@ -157,9 +212,8 @@ impl Reader<'_> {
         if start >= end || s.open.is_empty() {
             return;
         }
-        let block =
-            s.open.iter().rev().find(|i| BLOCKS.contains(&s.tags[**i].name.as_str())).copied();
-        let hidden = s.open.iter().any(|i| super::HIDDEN.contains(&s.tags[*i].name.as_str()));
+        let block = s.open.iter().rev().find(|i| self.kinds[**i].block).copied();
+        let hidden = self.hidden_open > 0;
         s.events.push(Event::Text(s.nodes.len()));
         s.nodes.push(Node { start, end, block, hidden });
         s.node_open = false;
@@ -167,30 +221,36 @@ impl Reader<'_> {
 
     fn start_tag(&mut self, bytes: &[u8], lt: usize) -> Option<usize> {
         let tag = tag_token(bytes, lt + 1)?;
-        let name = tag.name.as_str();
-        if UNMODELLED.contains(&name) {
+        // The name is ASCII (`tag_token` checked it).
+        let name: String = tag.name.iter().map(|b| char::from(b.to_ascii_lowercase())).collect();
+        let kind = kind(&name);
+        if kind.unmodelled {
             return None;
         }
-        let quote = self.selectors.iter().any(|sel| {
-            sel.tag == name
-                && sel.class.is_none_or(|c| {
-                    tag.class.is_some_and(|v| v.split(|b| is_space(*b)).any(|t| t == c.as_bytes()))
-                })
-                && sel.id.is_none_or(|id| tag.id == Some(id.as_bytes()))
-        });
+        let quote = kind.selected
+            && self.selectors.iter().any(|sel| {
+                sel.tag == name
+                    && sel.class.is_none_or(|c| {
+                        tag.class
+                            .is_some_and(|v| v.split(|b| is_space(*b)).any(|t| t == c.as_bytes()))
+                    })
+                    && sel.id.is_none_or(|id| tag.id == Some(id.as_bytes()))
+            });
         let s = &mut self.scan;
         if quote {
             s.quote_at = Some(s.quote_at.map_or(lt, |q| q.min(lt)));
         }
         s.node_open = false;
-        if BLOCKS.contains(&name) || name == "br" {
+        if kind.block || name == "br" {
             s.events.push(Event::Break(lt));
         }
-        if !VOID.contains(&name) {
+        if !kind.void {
             s.open.push(s.tags.len());
+            self.hidden_open += usize::from(kind.hidden);
         }
         let is_style = name == "style";
-        s.tags.push(Tag { name: tag.name, start: lt, end: None });
+        s.tags.push(Tag { name, start: lt, end: None });
+        self.kinds.push(kind);
         if !is_style {
             return Some(tag.end);
         }
@@ -216,14 +276,17 @@ impl Reader<'_> {
         let s = &mut self.scan;
         // The end tag closes the innermost open element of its name and
         // all opened inside it; each reports this end tag, innermost first.
-        if let Some(pos) = s.open.iter().rposition(|i| s.tags[*i].name == tag.name) {
+        let named = |i: &usize| s.tags[*i].name.as_bytes().eq_ignore_ascii_case(tag.name);
+        if let Some(pos) = s.open.iter().rposition(named) {
             for &index in s.open[pos..].iter().rev() {
                 s.node_open = false;
                 s.tags[index].end = Some((lt, tag.end));
+                let kind = self.kinds[index];
+                self.hidden_open -= usize::from(kind.hidden);
                 match s.tags[index].name.as_str() {
                     "body" => s.body_end = Some(lt),
                     "html" => s.html_end = Some(lt),
-                    name if BLOCKS.contains(&name) => s.events.push(Event::Break(lt)),
+                    _ if kind.block => s.events.push(Event::Break(lt)),
                     _ => {}
                 }
             }
@@ -243,8 +306,7 @@ fn tag_token(bytes: &[u8], at: usize) -> Option<TagToken<'_>> {
     if !raw.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b':' | b'-' | b'_' | b'.')) {
         return None;
     }
-    let name = String::from_utf8(raw.to_ascii_lowercase()).ok()?;
-    let mut token = TagToken { name, end: 0, class: None, id: None };
+    let mut token = TagToken { name: raw, end: 0, class: None, id: None };
     let mut i = name_end;
     let len = bytes.len();
     loop {
