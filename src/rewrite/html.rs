@@ -80,7 +80,7 @@ const CELLS: &[&str] = &["dd", "dt", "li", "td", "th"];
 /// Whose text is not shown as the message text.
 const HIDDEN: &[&str] = &["head", "noscript", "script", "style", "template", "title", "xml"];
 
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct Tag {
     name: String,
     start: usize,
@@ -88,7 +88,7 @@ struct Tag {
     end: Option<(usize, usize)>,
 }
 
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct Node {
     start: usize,
     end: usize,
@@ -97,7 +97,7 @@ struct Node {
     hidden: bool,
 }
 
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Event {
     Text(usize),
     Break(usize),
@@ -177,6 +177,26 @@ fn scan(html: &str) -> Result<Scan, RewriteError> {
     match quick::scan(html) {
         Some(scan) => Ok(scan),
         None => scan_with_lol_html(html),
+    }
+}
+
+/// `Ok(true)` when the direct reading accepts `html` and records what
+/// lol_html records, `Ok(false)` when it leaves `html` to lol_html, and the
+/// difference otherwise.
+pub(super) fn compare_readings(html: &str) -> Result<bool, String> {
+    let Some(quick) = quick::scan(html) else { return Ok(false) };
+    // What the edits are computed from; the rest is the readers' own state.
+    let recorded = |s: &Scan| {
+        (s.tags.clone(), s.nodes.clone(), s.events.clone(), s.quote_at, s.body_end, s.html_end)
+    };
+    match scan_with_lol_html(html) {
+        Ok(slow) if recorded(&quick) == recorded(&slow) => Ok(true),
+        Ok(slow) => Err(format!(
+            "{html:?}\ndirect: {:#?}\nlol_html: {:#?}",
+            recorded(&quick),
+            recorded(&slow)
+        )),
+        Err(e) => Err(format!("{html:?}: accepted, but lol_html refuses it: {e}")),
     }
 }
 

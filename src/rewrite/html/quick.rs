@@ -26,8 +26,9 @@ use super::{BLOCKS, Event, Node, Scan, Tag};
 use crate::classify::quote::HTML_QUOTE_SELECTORS;
 
 /// Start tags after which this reader stops: their content is not markup,
-/// they switch to foreign content, or lol_html treats what follows them as
-/// ambiguous.
+/// they switch to foreign content, lol_html treats what follows them as
+/// ambiguous, or (the ESI tags) lol_html's `rewrite_str` makes them void
+/// only when written in lower case.
 const UNMODELLED: &[&str] = &[
     "script",
     "textarea",
@@ -43,6 +44,8 @@ const UNMODELLED: &[&str] = &[
     "select",
     "template",
     "frameset",
+    "esi:include",
+    "esi:comment",
 ];
 
 /// Elements that never have content, as lol_html lists them.
