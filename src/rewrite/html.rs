@@ -1,8 +1,9 @@
 //! Applies a plan's edits to a text/html body.
 //!
-//! lol_html reads the document once and reports where every start tag, end
-//! tag and text node sits in the source; the edits are then spliced into the
-//! source string, so markup we do not touch (styles, conditional comments,
+//! The document is read once for where every start tag, end tag and text
+//! node sits in the source (by [`quick`] for the plain HTML mail clients
+//! write, by lol_html for everything else); the edits are then spliced into
+//! the source string, so markup we do not touch (styles, conditional comments,
 //! the quoted history) comes out byte for byte. Matching happens on the
 //! entity-decoded text of the new-text region with whitespace folded, where
 //! `<br>` and block edges count as whitespace; a match may run across inline

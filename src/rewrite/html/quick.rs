@@ -17,8 +17,9 @@
 //! content (`<svg>`, `<math>`), elements whose content is not markup
 //! (`<script>`, `<title>`, `<textarea>` and the like, except `<style>`), and
 //! the contexts where lol_html itself may refuse the document (`<select>`,
-//! `<template>`, `<frameset>`). Tests compare both readings on the golden
-//! messages and on generated documents.
+//! `<template>`, `<frameset>`), and ESI tags. Tests compare both readings
+//! on the HTML parts of the test messages, on hand-written and generated
+//! documents, and the `html_scan` fuzz target on arbitrary text.
 
 use std::sync::LazyLock;
 
