@@ -2,7 +2,7 @@
 # Builds seed corpora and runs every fuzz target (or the ones named) for
 # SECONDS_PER_TARGET seconds each (default 600), two at a time.
 #
-#   scripts/fuzz.sh                    # all four targets, 10 minutes each
+#   scripts/fuzz.sh                    # all five targets, 10 minutes each
 #   SECONDS_PER_TARGET=60 scripts/fuzz.sh smtp_session
 #   EXTRA_SEEDS=/path/to/eml/dir scripts/fuzz.sh engine
 #
@@ -14,9 +14,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER_TARGET=${SECONDS_PER_TARGET:-600}
 TARGETS=("$@")
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(engine policy_load smtp_session milter_frame)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(engine policy_load smtp_session milter_frame html_scan)
 C=fuzz/corpus
-mkdir -p "$C"/{engine,policy_load,smtp_session,milter_frame} fuzz/logs
+mkdir -p "$C"/{engine,policy_load,smtp_session,milter_frame,html_scan} fuzz/logs
 
 seed_copy() { # dir target
     [ -d "$1" ] || return 0
@@ -53,6 +53,22 @@ pkt() { printf "\\x00\\x00\\x00\\x$(printf %02x "$(printf "$1" | wc -c)")"; prin
     pkt 'E'
     pkt 'Q'
 } >"$C/milter_frame/session"
+
+# html_scan: the decoded HTML parts of the test messages.
+python3 - "$C/html_scan" tests/golden tests/corpus <<'PY'
+import email, email.policy, hashlib, pathlib, sys
+out = pathlib.Path(sys.argv[1])
+for root in sys.argv[2:]:
+    for path in pathlib.Path(root).rglob("*.eml"):
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        for part in message.walk():
+            if part.get_content_type() == "text/html":
+                try:
+                    html = part.get_content().encode()
+                except (LookupError, ValueError):
+                    continue
+                (out / hashlib.sha1(html).hexdigest()).write_bytes(html)
+PY
 
 # Crashes already found are seeds too: they sit next to interesting code.
 for t in "${TARGETS[@]}"; do

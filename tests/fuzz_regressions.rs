@@ -65,3 +65,8 @@ fn smtp_session_regressions() {
 fn milter_frame_regressions() {
     replay("milter_frame", courtesy::milter::fuzzing::frames);
 }
+
+#[test]
+fn html_scan_regressions() {
+    replay("html_scan", courtesy::rewrite::fuzzing::html_scan);
+}

@@ -227,6 +227,27 @@ const FUNCTION_WORDS: &[(Language, &[&str])] = &[
     ),
 ];
 
+/// Every function word with the languages whose lists hold it (one bit
+/// per entry of [`FUNCTION_WORDS`]), sorted for binary search: a word is
+/// looked up once instead of being compared with every list.
+static WORD_INDEX: LazyLock<Vec<(&'static str, u8)>> = LazyLock::new(|| {
+    let mut index: Vec<(&'static str, u8)> = Vec::new();
+    for (i, (_, words)) in FUNCTION_WORDS.iter().enumerate() {
+        for word in *words {
+            index.push((word, 1 << i));
+        }
+    }
+    index.sort_unstable();
+    index.dedup_by(|next, kept| {
+        let same = next.0 == kept.0;
+        if same {
+            kept.1 |= next.1;
+        }
+        same
+    });
+    index
+});
+
 /// The language whose function words clearly lead in the start of `text`:
 /// at least four of them, and three times as many as any other language's.
 fn function_word_language(text: &str) -> Option<Language> {
@@ -236,11 +257,17 @@ fn function_word_language(text: &str) -> Option<Language> {
         if word.is_empty() || word.len() > 13 {
             continue;
         }
-        lower.clear();
-        lower.extend(word.chars().flat_map(char::to_lowercase));
-        for (i, (_, words)) in FUNCTION_WORDS.iter().enumerate() {
-            if words.contains(&lower.as_str()) {
-                counts[i] += 1;
+        let word = if word.bytes().all(|b| b.is_ascii_lowercase()) {
+            word
+        } else {
+            lower.clear();
+            lower.extend(word.chars().flat_map(char::to_lowercase));
+            lower.as_str()
+        };
+        if let Ok(at) = WORD_INDEX.binary_search_by(|(w, _)| (*w).cmp(word)) {
+            let languages = WORD_INDEX[at].1;
+            for (i, count) in counts.iter_mut().enumerate() {
+                *count += usize::from(languages >> i & 1);
             }
         }
     }
@@ -271,6 +298,25 @@ mod tests {
             ),
         ] {
             assert_eq!(detect(text), Some(want), "{text}");
+        }
+    }
+
+    #[test]
+    fn the_word_index_holds_exactly_the_lists() {
+        let mut words: Vec<&str> =
+            FUNCTION_WORDS.iter().flat_map(|(_, w)| w.iter().copied()).collect();
+        words.push("geenfunctiewoord");
+        for word in words {
+            let listed: u8 = FUNCTION_WORDS
+                .iter()
+                .enumerate()
+                .filter(|(_, (_, list))| list.contains(&word))
+                .map(|(i, _)| 1 << i)
+                .sum();
+            let indexed = WORD_INDEX
+                .binary_search_by(|(w, _)| (*w).cmp(word))
+                .map_or(0, |at| WORD_INDEX[at].1);
+            assert_eq!(indexed, listed, "{word}");
         }
     }
 

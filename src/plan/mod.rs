@@ -250,13 +250,14 @@ impl Planner<'_> {
     }
 
     fn render_in(&self, name: &str, language: Language) -> Result<Rendered, PlanError> {
+        if language == self.language {
+            return render::render(self.policy, language, name, &self.context);
+        }
         let mut context = self.context.clone();
-        if language != self.language {
-            context.response_time =
-                strip_line_breaks(self.policy.response_time_for(language).unwrap_or_default());
-            if let Some(team) = context.team.as_mut() {
-                team.members_text = join_names(&team.members, language);
-            }
+        context.response_time =
+            strip_line_breaks(self.policy.response_time_for(language).unwrap_or_default());
+        if let Some(team) = context.team.as_mut() {
+            team.members_text = join_names(&team.members, language);
         }
         render::render(self.policy, language, name, &context)
     }

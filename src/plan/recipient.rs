@@ -55,6 +55,11 @@ pub fn natural_name(display: &str) -> String {
 /// Values end up in headers-adjacent text and templates: CR/LF and other
 /// control characters never survive, so no value can start a new line.
 pub fn strip_line_breaks(value: &str) -> String {
+    // Control characters are below 0x20, 0x7f, or U+0080..U+009F (0xc2 then
+    // a second byte); a value without those bytes is copied as it is.
+    if !value.bytes().any(|b| b < 0x20 || b == 0x7f || b == 0xc2) {
+        return value.to_string();
+    }
     value.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
 }
 
@@ -76,5 +81,7 @@ mod tests {
     fn control_characters_cannot_break_lines() {
         assert_eq!(strip_line_breaks("Eve\r\nBcc: x"), "Eve  Bcc: x");
         assert_eq!(natural_name("Eve\r\nBcc: x@y"), "");
+        assert_eq!(strip_line_breaks("a\u{85}b\u{7f}c\u{a0}d\u{e9}"), "a b c\u{a0}d\u{e9}");
+        assert_eq!(strip_line_breaks("Ren\u{e9}e Faber"), "Ren\u{e9}e Faber");
     }
 }

@@ -1,12 +1,15 @@
 //! Applies a plan's edits to a text/html body.
 //!
-//! lol_html reads the document once and reports where every start tag, end
-//! tag and text node sits in the source; the edits are then spliced into the
-//! source string, so markup we do not touch (styles, conditional comments,
+//! The document is read once for where every start tag, end tag and text
+//! node sits in the source (by [`quick`] for the plain HTML mail clients
+//! write, by lol_html for everything else); the edits are then spliced into
+//! the source string, so markup we do not touch (styles, conditional comments,
 //! the quoted history) comes out byte for byte. Matching happens on the
 //! entity-decoded text of the new-text region with whitespace folded, where
 //! `<br>` and block edges count as whitespace; a match may run across inline
 //! elements (`<b>urgent</b> questions`) and even across paragraphs.
+
+mod quick;
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -78,7 +81,7 @@ const CELLS: &[&str] = &["dd", "dt", "li", "td", "th"];
 /// Whose text is not shown as the message text.
 const HIDDEN: &[&str] = &["head", "noscript", "script", "style", "template", "title", "xml"];
 
-#[derive(Debug)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct Tag {
     name: String,
     start: usize,
@@ -86,7 +89,7 @@ struct Tag {
     end: Option<(usize, usize)>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct Node {
     start: usize,
     end: usize,
@@ -95,7 +98,7 @@ struct Node {
     hidden: bool,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Event {
     Text(usize),
     Break(usize),
@@ -168,7 +171,37 @@ impl Scan {
     }
 }
 
+/// Where the tags and text of `html` are. Mail clients write plain HTML,
+/// which [`quick`] reads directly; whatever it does not model goes through
+/// lol_html, whose reading `quick` reproduces for the HTML it accepts.
 fn scan(html: &str) -> Result<Scan, RewriteError> {
+    match quick::scan(html) {
+        Some(scan) => Ok(scan),
+        None => scan_with_lol_html(html),
+    }
+}
+
+/// `Ok(true)` when the direct reading accepts `html` and records what
+/// lol_html records, `Ok(false)` when it leaves `html` to lol_html, and the
+/// difference otherwise.
+pub(super) fn compare_readings(html: &str) -> Result<bool, String> {
+    let Some(quick) = quick::scan(html) else { return Ok(false) };
+    // What the edits are computed from; the rest is the readers' own state.
+    let recorded = |s: &Scan| {
+        (s.tags.clone(), s.nodes.clone(), s.events.clone(), s.quote_at, s.body_end, s.html_end)
+    };
+    match scan_with_lol_html(html) {
+        Ok(slow) if recorded(&quick) == recorded(&slow) => Ok(true),
+        Ok(slow) => Err(format!(
+            "{html:?}\ndirect: {:#?}\nlol_html: {:#?}",
+            recorded(&quick),
+            recorded(&slow)
+        )),
+        Err(e) => Err(format!("{html:?}: accepted, but lol_html refuses it: {e}")),
+    }
+}
+
+fn scan_with_lol_html(html: &str) -> Result<Scan, RewriteError> {
     let state = Rc::new(RefCell::new(Scan::default()));
     let mut settings = RewriteStrSettings::new();
     for selector in HTML_QUOTE_SELECTORS {

@@ -11,6 +11,8 @@
 
 mod charset;
 mod entities;
+#[doc(hidden)]
+pub mod fuzzing;
 mod html;
 mod matcher;
 mod parts;

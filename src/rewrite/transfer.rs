@@ -108,17 +108,22 @@ fn decode_qp(raw: &[u8]) -> Decoded {
         };
         let mut i = 0;
         while i < content.len() {
-            let b = content[i];
-            if b == b'='
-                && let (Some(h), Some(l)) =
-                    (content.get(i + 1).and_then(hex), content.get(i + 2).and_then(hex))
+            // Everything up to the next `=` is literal.
+            let run = memchr::memchr(b'=', &content[i..]).unwrap_or(content.len() - i);
+            bytes.extend_from_slice(&content[i..i + run]);
+            i += run;
+            if i == content.len() {
+                break;
+            }
+            if let (Some(h), Some(l)) =
+                (content.get(i + 1).and_then(hex), content.get(i + 2).and_then(hex))
             {
                 bytes.push(h << 4 | l);
                 i += 3;
-                continue;
+            } else {
+                bytes.push(b'=');
+                i += 1;
             }
-            bytes.push(b);
-            i += 1;
         }
         if !soft {
             bytes.extend_from_slice(eol);
@@ -239,15 +244,9 @@ pub(crate) fn splice_body(
         return encode(new, transfer, eol, final_eol);
     }
     let old_bytes = &old.bytes;
-    let prefix = old_bytes.iter().zip(new).take_while(|(a, b)| a == b).count();
+    let prefix = common_prefix(old_bytes, new);
     let max_suffix = old_bytes.len().min(new.len()) - prefix;
-    let suffix = old_bytes
-        .iter()
-        .rev()
-        .zip(new.iter().rev())
-        .take(max_suffix)
-        .take_while(|(a, b)| a == b)
-        .count();
+    let suffix = common_suffix(&old_bytes[prefix..], &new[prefix..]).min(max_suffix);
     // Last anchor inside the common prefix, first anchor whose preceding
     // line break is inside the common suffix (so the middle ends a line).
     let head = old.anchors.iter().rev().find(|(d, _)| *d <= prefix).copied().unwrap_or((0, 0));
@@ -265,6 +264,35 @@ pub(crate) fn splice_body(
     out.extend_from_slice(&encode(&new[head.0..middle_end], transfer, eol, false));
     out.extend_from_slice(&raw[tail_raw..]);
     out
+}
+
+/// Blocks compared as slices (a memcmp) before the bytes of the first one
+/// that differs.
+const BLOCK: usize = 32;
+
+/// Length of the longest common prefix of `a` and `b`.
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    let mut same = 0;
+    for (x, y) in a.chunks_exact(BLOCK).zip(b.chunks_exact(BLOCK)) {
+        if x != y {
+            break;
+        }
+        same += BLOCK;
+    }
+    same + a[same..].iter().zip(&b[same..]).take_while(|(x, y)| x == y).count()
+}
+
+/// Length of the longest common suffix of `a` and `b`.
+fn common_suffix(a: &[u8], b: &[u8]) -> usize {
+    let mut same = 0;
+    for (x, y) in a.rchunks_exact(BLOCK).zip(b.rchunks_exact(BLOCK)) {
+        if x != y {
+            break;
+        }
+        same += BLOCK;
+    }
+    let (a, b) = (&a[..a.len() - same], &b[..b.len() - same]);
+    same + a.iter().rev().zip(b.iter().rev()).take_while(|(x, y)| x == y).count()
 }
 
 #[cfg(test)]
@@ -303,6 +331,22 @@ mod tests {
         assert_eq!(decode_qp(&out).bytes, new);
         assert!(out.starts_with(b"Hello=\r\n world\r\n"));
         assert!(out.ends_with(b"> caf=E9 =\r\nquoted\r\n"));
+    }
+
+    #[test]
+    fn common_ends_match_a_byte_by_byte_count() {
+        let base: Vec<u8> = (0..200u32).map(|i| (i * 7 % 13) as u8).collect();
+        for cut in [0, 1, 31, 32, 33, 64, 100, 199, 200] {
+            for len in [0, 1, 5, 40, 70] {
+                let mut other = base.clone();
+                other.splice(cut..cut, std::iter::repeat_n(99u8, len));
+                let prefix = base.iter().zip(&other).take_while(|(a, b)| a == b).count();
+                let suffix =
+                    base.iter().rev().zip(other.iter().rev()).take_while(|(a, b)| a == b).count();
+                assert_eq!(common_prefix(&base, &other), prefix, "{cut} {len}");
+                assert_eq!(common_suffix(&base, &other), suffix, "{cut} {len}");
+            }
+        }
     }
 
     #[test]
