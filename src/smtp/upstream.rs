@@ -398,9 +398,7 @@ impl SmtpUpstream {
             // lettre's own, slower, byte-by-byte stuffing a piece at a time,
             // so the second copy stays one piece long instead of the whole
             // message.
-            None => {
-                tokio::time::timeout(timeout, conn.message_iter(body.chunks(DATA_PIECE))).await
-            }
+            None => tokio::time::timeout(timeout, conn.message_iter(body.chunks(DATA_PIECE))).await,
         };
         let result = match sent {
             Err(_) => {
