@@ -184,9 +184,15 @@ fn plain_lines(input: &[u8], max_line: usize) -> usize {
 mod tests {
     use super::*;
 
+    type Received = (Vec<u8>, Option<DataError>, usize);
+
     /// Feeds `input` in chunks of `size` bytes, as a socket might deliver it.
-    fn receive(input: &[u8], size: usize, max: usize) -> (Vec<u8>, Option<DataError>, usize) {
-        let mut r = DataReceiver::new(max, 1000);
+    fn receive(input: &[u8], size: usize, max: usize) -> Received {
+        receive_limited(input, size, max, 1000)
+    }
+
+    fn receive_limited(input: &[u8], size: usize, max: usize, max_line: usize) -> Received {
+        let mut r = DataReceiver::new(max, max_line);
         let mut msg = Vec::new();
         let mut pending: Vec<u8> = Vec::new();
         let mut total = 0;
@@ -277,26 +283,11 @@ mod tests {
         ) {
             let mut wire = body.clone();
             wire.extend_from_slice(b"\r\n.\r\n");
-            let receive_with = |size| {
-                let mut r = DataReceiver::new(max_size, 12);
-                let mut msg = Vec::new();
-                let mut pending: Vec<u8> = Vec::new();
-                let mut total = 0;
-                for piece in wire.chunks(size) {
-                    pending.extend_from_slice(piece);
-                    let p = r.feed(&pending, &mut msg);
-                    total += p.consumed;
-                    pending.drain(..p.consumed);
-                    if p.done {
-                        return (msg, r.error(), total);
-                    }
-                }
-                unreachable!("the wire ends with the marker")
-            };
+            let receive_with = |size| receive_limited(&wire, size, max_size, 12);
             // After a broken limit the message is refused; how much of it
             // was kept, and which limit broke first when a long line also
             // overflows the size, depend on the chunking.
-            let kept = |(msg, error, consumed): (Vec<u8>, Option<DataError>, usize)| {
+            let kept = |(msg, error, consumed): Received| {
                 (if error.is_none() { msg } else { Vec::new() }, error.is_some(), consumed)
             };
             let one_byte = kept(receive_with(1));
