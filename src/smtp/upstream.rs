@@ -185,7 +185,7 @@ impl Upstream {
 
 /// Largest message sent as one stuffed copy. Above it the copy would
 /// double what an in-flight message costs in memory (measured: 2.05× the
-/// size of a 10 MiB message, against 1.25× in pieces), while the time the
+/// size of a 10 MiB message, against 1.40× in pieces), while the time the
 /// byte-by-byte stuffing takes matters less next to the transfer itself.
 const ONE_WRITE_LIMIT: usize = 1024 * 1024;
 
