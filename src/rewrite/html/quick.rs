@@ -301,8 +301,8 @@ impl Reader<'_> {
 }
 
 /// Reads a tag from its name (at `at`, just after `<` or `</`) to its `>`;
-/// `None` when the tag never ends or its name has characters this reader
-/// does not expect.
+/// `None` when the tag never ends, its name has characters this reader
+/// does not expect, or an attribute has `=` but no value.
 fn tag_token(bytes: &[u8], at: usize) -> Option<TagToken<'_>> {
     let name_end =
         at + bytes[at..].iter().position(|b| is_space(*b) || matches!(b, b'/' | b'>'))?;
@@ -357,7 +357,10 @@ fn tag_token(bytes: &[u8], at: usize) -> Option<TagToken<'_>> {
                 i = end + 1;
                 &bytes[start..end]
             }
-            b'>' => &bytes[i..i],
+            // A missing value (`<style a=>`): lol_html then leaves a
+            // `<style>` in markup mode instead of raw text (found by the
+            // html_scan fuzz target), so such tags are left to it.
+            b'>' => return None,
             _ => {
                 let start = i;
                 while i < len && !is_space(bytes[i]) && bytes[i] != b'>' {
