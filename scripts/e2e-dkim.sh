@@ -103,11 +103,7 @@ for selector in courtesy-rsa courtesy-ed; do
     if ! run_case "$selector" resign; then
         echo "FAIL resign ($selector): relay run failed"; fail=1; continue
     fi
-    if "$BIN" dkim verify --records "$KEYS/$DOMAIN.mx.txt" --records "$KEYS/$DOMAIN.$selector.txt" \
-        "$WORK/delivered.eml" >"$WORK/verify.out" \
-        && [ "$(wc -l <"$WORK/verify.out")" -eq 1 ] \
-        && grep -q "^pass d=$DOMAIN s=$selector$" "$WORK/verify.out" \
-        && grep -q "^X-Courtesy: rewritten by e2e-dkim" "$WORK/delivered.eml"; then
+    if resigned_and_verified "$WORK/delivered.eml" "$selector" e2e-dkim; then
         echo "ok   resign ($selector): rewritten, one signature, $(cat "$WORK/verify.out")"
     else
         echo "FAIL resign ($selector):"; cat "$WORK/verify.out"; cat "$WORK/delivered.eml"; fail=1

@@ -194,11 +194,7 @@ print("FAIL dkim: the signed auto-reply did not arrive")
 sys.exit(1)
 PY
 if [ -f "$WORK/dkim-delivered.eml" ]; then
-    if "$BIN" dkim verify --records "$KEYS/$DOMAIN.mx.txt" --records "$KEYS/$DOMAIN.courtesy.txt" \
-        "$WORK/dkim-delivered.eml" >"$WORK/verify.out" \
-        && [ "$(wc -l <"$WORK/verify.out")" -eq 1 ] \
-        && grep -q "^pass d=$DOMAIN s=courtesy$" "$WORK/verify.out" \
-        && grep -q "^X-Courtesy: rewritten by e2e-milter" "$WORK/dkim-delivered.eml"; then
+    if resigned_and_verified "$WORK/dkim-delivered.eml" courtesy e2e-milter; then
         echo "ok   dkim: rewritten through Postfix, $(cat "$WORK/verify.out")"
     else
         echo "FAIL dkim:"; cat "$WORK/verify.out"; cat "$WORK/dkim-delivered.eml"; fail=1

@@ -15,14 +15,7 @@ use dkim_support::*;
 fn relay_config(upstream: std::net::SocketAddr, dir: &Path) -> ServiceConfig {
     let mut config = config_for(upstream);
     config.policy = Some(std::path::PathBuf::from("policies/example.yaml"));
-    config.audit = Some(courtesy::audit::AuditConfig {
-        dir: dir.join("audit"),
-        key_file: None,
-        diff: Default::default(),
-        rotate_daily: true,
-        rotate_bytes: 64 * 1024 * 1024,
-        on_failure: Default::default(),
-    });
+    config.audit = Some(courtesy::audit::AuditConfig::in_dir(dir.join("audit")));
     config
 }
 

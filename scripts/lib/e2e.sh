@@ -41,3 +41,16 @@ wait_port() {
     done
     echo "$E2E_NAME: nothing listens on port $1"; exit 1
 }
+
+# Whether FILE, delivered after a rewrite by instance INSTANCE, carries
+# exactly one DKIM signature and it passes for DOMAIN with SELECTOR, checked
+# by `courtesy dkim verify` against the key records in KEYS. The verifier's
+# output is left in $WORK/verify.out for the caller to print.
+resigned_and_verified() {
+    local file=$1 selector=$2 instance=$3
+    "$BIN" dkim verify --records "$KEYS/$DOMAIN.mx.txt" --records "$KEYS/$DOMAIN.$selector.txt" \
+        "$file" >"$WORK/verify.out" \
+        && [ "$(wc -l <"$WORK/verify.out")" -eq 1 ] \
+        && grep -q "^pass d=$DOMAIN s=$selector$" "$WORK/verify.out" \
+        && grep -q "^X-Courtesy: rewritten by $instance" "$file"
+}

@@ -79,6 +79,21 @@ pub struct AuditConfig {
     pub on_failure: OnAuditFailure,
 }
 
+impl AuditConfig {
+    /// A log in `dir` with every other setting at the default a
+    /// configuration file gets when it names only `dir`.
+    pub fn in_dir(dir: PathBuf) -> AuditConfig {
+        AuditConfig {
+            dir,
+            key_file: None,
+            diff: DiffMode::default(),
+            rotate_daily: default_true(),
+            rotate_bytes: default_rotate_bytes(),
+            on_failure: OnAuditFailure::default(),
+        }
+    }
+}
+
 fn default_true() -> bool {
     true
 }

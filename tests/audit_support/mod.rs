@@ -100,14 +100,7 @@ pub fn outcome(disposition: Disposition) -> Outcome {
 }
 
 pub fn config(dir: &Path) -> AuditConfig {
-    AuditConfig {
-        dir: dir.to_path_buf(),
-        key_file: None,
-        diff: DiffMode::Unified,
-        rotate_daily: true,
-        rotate_bytes: 64 * 1024 * 1024,
-        on_failure: Default::default(),
-    }
+    AuditConfig { diff: DiffMode::Unified, ..AuditConfig::in_dir(dir.to_path_buf()) }
 }
 
 /// A clock that stays where the test puts it.

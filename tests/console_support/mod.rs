@@ -132,14 +132,7 @@ pub async fn session(router: &Router, path: &str) -> (String, String) {
 
 /// An audit log with one real rewrite of the Dutch Exchange out-of-office.
 pub fn audit_log(dir: &Path, diff: DiffMode) -> AuditConfig {
-    let config = AuditConfig {
-        dir: dir.to_path_buf(),
-        key_file: None,
-        diff,
-        rotate_daily: true,
-        rotate_bytes: 64 * 1024 * 1024,
-        on_failure: Default::default(),
-    };
+    let config = AuditConfig { diff, ..AuditConfig::in_dir(dir.to_path_buf()) };
     let log = AuditLog::open(&config, "relay").unwrap();
     let raw = std::fs::read(repo("tests/golden/outlook-oof-nl-windows1252.eml")).unwrap();
     let policy = courtesy::policy::example().policy;

@@ -42,14 +42,7 @@ pub fn config(dir: &Path) -> ServiceConfig {
         policy: Some(repo("policies/example.yaml")),
         policy_poll: Duration::ZERO,
         shutdown_grace: Duration::from_secs(5),
-        audit: Some(courtesy::audit::AuditConfig {
-            dir: dir.join("audit"),
-            key_file: None,
-            diff: Default::default(),
-            rotate_daily: true,
-            rotate_bytes: 64 * 1024 * 1024,
-            on_failure: Default::default(),
-        }),
+        audit: Some(courtesy::audit::AuditConfig::in_dir(dir.join("audit"))),
         milter: Some(MilterConfig { listen: "inet:127.0.0.1:0".into(), ..Default::default() }),
         ..ServiceConfig::default()
     }
