@@ -75,7 +75,7 @@ pub struct EngineRun {
 /// less than the two thread hand-offs of the blocking pool cost a small
 /// message. Larger messages, and the DKIM signing of a rewrite, go to the
 /// blocking pool under the time limit.
-pub const INLINE_LIMIT: usize = 32 * 1024;
+const INLINE_LIMIT: usize = 32 * 1024;
 
 /// Runs the engine with a time limit. A panic or a timeout becomes a
 /// failure outcome; the original bytes stay available because the

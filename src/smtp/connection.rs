@@ -365,9 +365,11 @@ fn data_go_ahead(relay: &Relay, result: Result<Reply, Failure>) -> Reply {
             relay.metrics().upstream("data_start", reply.class().label());
             reply
         }
-        // A 2xx to DATA is outside the protocol: the mapping makes it a 451.
+        // A 2xx to DATA is outside the protocol: counted as the reply it
+        // was, answered as the mapping says (451).
         Ok(reply) if reply.is_positive() => {
-            upstream_step(relay, "data_start", Err(Failure::Upstream(reply)))
+            relay.metrics().upstream("data_start", reply.class().label());
+            Failure::Upstream(reply).reply()
         }
         other => upstream_step(relay, "data_start", other),
     }
